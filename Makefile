@@ -1,0 +1,41 @@
+# Vigil — every target installs what it needs; `make setup` is idempotent.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+VIGIL := $(VENV)/bin/vigil
+PYTEST_ARGS ?=
+
+.PHONY: setup test unit lint bench demo deploy-check stack-up stack-down clean
+
+setup:
+	bash deploy/local/setup.sh
+
+test: setup
+	bash deploy/local/run-tests.sh $(PYTEST_ARGS)
+
+unit: setup
+	$(PY) -m pytest -m "not integration and not tor and not browser" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench
+
+bench: setup
+	$(VIGIL) stack up
+	$(VIGIL) init
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+demo: setup
+	$(VIGIL) demo --once
+
+deploy-check: setup
+	bash deploy/check.sh
+
+stack-up: setup
+	$(VIGIL) stack up
+
+stack-down:
+	$(VIGIL) stack down
+
+clean:
+	-$(VIGIL) stack down
+	rm -rf .pytest_cache .ruff_cache

@@ -1,0 +1,278 @@
+"""Vigil's one configuration model.
+
+Read from a YAML file (``--config`` or ``VIGIL_CONFIG``, else ``./vigil.yaml`` when present) and
+from ``VIGIL_*`` environment variables, which win. Nested keys use one underscore after the
+section name: ``VIGIL_KAFKA_BOOTSTRAP``, ``VIGIL_ES_URL``, ``VIGIL_TOR_SOCKS_PORT``.
+Secrets (passwords, API keys, tokens) belong in the environment, never in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_CONFIG_FILE = "vigil.yaml"
+
+
+class ConfigError(Exception):
+    """Invalid configuration: one line naming the key and the reason."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Topics(Section):
+    crawl_jobs: str = "vigil.crawl.jobs"
+    job_status: str = "vigil.jobs.status"
+    pages_raw: str = "vigil.pages.raw"
+    pages_dlq: str = "vigil.pages.dlq"
+    ad_events: str = "vigil.ads.events"
+
+
+class KafkaSettings(Section):
+    """Where Kafka is and how to talk to it; SASL/SSL options go to kafka-python unchanged."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    controller_port: int = Field(9093, ge=1, le=65535, description="local stack only")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    topics: Topics = Topics()
+    partitions: int = Field(4, ge=1)
+    replication_factor: int = Field(1, ge=1)
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap_has_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by kafka-python producers, consumers and admin clients."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, key)
+            if value is not None:
+                options[key] = str(value)
+        return options
+
+    @property
+    def port(self) -> int:
+        return int(self.servers[0].rpartition(":")[2])
+
+
+class Indices(Section):
+    ads: str = "vigil-ads"
+    entities: str = "vigil-entities"
+    alerts: str = "vigil-alerts"
+    jobs: str = "vigil-jobs"
+    pages: str = "vigil-pages"
+
+
+class ElasticsearchSettings(Section):
+    url: str = "http://127.0.0.1:9200"
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    request_timeout: float = Field(30.0, gt=0)
+    indices: Indices = Indices()
+    shards: int = Field(1, ge=1)
+    replicas: int = Field(0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _urls_are_http(cls, value: str) -> str:
+        for url in value.split(","):
+            if not url.strip().startswith(("http://", "https://")):
+                raise ValueError(f"expected http(s)://host:port[,...], got {value!r}")
+        return value
+
+    @property
+    def urls(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.url.split(",") if u.strip()]
+
+    @property
+    def port(self) -> int:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.urls[0]).port or 9200
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``elasticsearch.Elasticsearch``."""
+        options: dict[str, Any] = {"hosts": self.urls, "request_timeout": self.request_timeout}
+        if self.api_key:
+            options["api_key"] = self.api_key.get_secret_value()
+        elif self.username:
+            options["basic_auth"] = (
+                self.username,
+                self.password.get_secret_value() if self.password else "",
+            )
+        if self.ca_certs:
+            options["ca_certs"] = str(self.ca_certs)
+        if not self.verify_certs:
+            options["verify_certs"] = False
+        return options
+
+
+class TorInstance(Section):
+    """One tor daemon: its SOCKS port for traffic, its control port for stem."""
+
+    socks_host: str = "127.0.0.1"
+    socks_port: int = Field(9050, ge=1, le=65535)
+    control_host: str = "127.0.0.1"
+    control_port: int = Field(9051, ge=1, le=65535)
+    control_password: SecretStr | None = None
+    cookie_path: Path | None = None
+
+
+class TorSettings(TorInstance):
+    """The default tor instance, plus any extra ones that profiles are spread over."""
+
+    extra_instances: list[TorInstance] = []
+    newnym_after_failures: int = Field(3, ge=1)
+    allow_js: bool = Field(False, description="documented OPSEC override; see docs/tor.md")
+
+    @property
+    def instances(self) -> list[TorInstance]:
+        first = TorInstance(**{k: getattr(self, k) for k in TorInstance.model_fields})
+        return [first, *self.extra_instances]
+
+
+class StackSettings(Section):
+    """Versions and sizes of the local single-node stack (`vigil stack up`)."""
+
+    kafka_version: str = "4.1.1"
+    elasticsearch_version: str = "9.1.5"
+    es_heap: str = "512m"
+    es_transport_port: int = Field(9300, ge=1, le=65535)
+    es_user: str = "vigil-es"
+    java_home: Path | None = None
+    es_java_home: Path | None = None
+    ready_timeout: float = Field(180.0, gt=0)
+
+
+class CrawlSettings(Section):
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="stored body; larger is truncated")
+    download_maxsize: int = Field(32 * 1024 * 1024, ge=1024)
+    chromium_path: Path = Path("/usr/bin/chromium")
+    deny_networks: list[str] = []
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIL_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+    )
+
+    home: Path = Path(".vigil")
+    profiles_dir: Path = Path("profiles")
+    alerts_rules: Path | None = None
+    metrics_port: int = Field(0, ge=0, le=65535, description="0 = no metrics endpoint")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    kafka: KafkaSettings = KafkaSettings()
+    es: ElasticsearchSettings = ElasticsearchSettings()
+    tor: TorSettings = TorSettings()
+    stack: StackSettings = StackSettings()
+    crawl: CrawlSettings = CrawlSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the YAML file, which arrives as init kwargs.
+        return env_settings, init_settings
+
+    @cached_property
+    def state_dir(self) -> Path:
+        path = self.home.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def kafka_is_external(self) -> bool:
+        """True when VIGIL_KAFKA_BOOTSTRAP points at a cluster the local stack does not run."""
+        return "VIGIL_KAFKA_BOOTSTRAP" in os.environ
+
+    @property
+    def es_is_external(self) -> bool:
+        return "VIGIL_ES_URL" in os.environ
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(root)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"invalid configuration in {source}: {key}: {message}"
+
+
+def config_path(explicit: str | Path | None = None) -> Path | None:
+    """The YAML file in force: explicit, else $VIGIL_CONFIG, else ./vigil.yaml if it exists."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("VIGIL_CONFIG"):
+        return Path(os.environ["VIGIL_CONFIG"])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load and validate; every failure becomes a ConfigError naming the key and the reason."""
+    file = config_path(path)
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"invalid configuration: config file {file} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid configuration in {file}: not valid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"invalid configuration in {file}: top level must be a mapping")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(file) if file else "environment")) from None

@@ -1,0 +1,157 @@
+"""The record contracts between Vigil's stages.
+
+Every Kafka topic carries one of these models as a JSON value. Stages agree on these and on
+nothing else: a crawler never imports a pipeline, a pipeline never imports a crawler.
+Documented in docs/records.md; bump ``SCHEMA_VERSION`` on an incompatible change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Network = Literal["clearnet", "tor"]
+PageType = Literal["listing", "ad"]
+RenderMode = Literal["http", "playwright"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, value: bytes | str):
+        """Parse a Kafka value; raises pydantic.ValidationError on a wrong schema."""
+        return cls.model_validate_json(value)
+
+
+class RawPage(Record):
+    """One fetched page, as published by the crawlers to the raw-pages topic (key: canonical_url)."""
+
+    record_id: str = Field(default_factory=new_id)
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str
+    url: str
+    canonical_url: str
+    final_url: str
+    status: int
+    content_type: str = ""
+    headers: dict[str, str] = {}
+    fetched_at: datetime = Field(default_factory=utcnow)
+    depth: int = 0
+    referrer: str | None = None
+    page_type: PageType
+    ad_id: str | None = None
+    render_mode: RenderMode = "http"
+    country: str | None = None
+    language_hint: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict, description="values of the profile's field selectors")
+    body: str
+    body_sha256: str
+    body_bytes: int = Field(0, description="size of the body as fetched, before truncation")
+    decode_errors: bool = Field(False, description="undecodable bytes were replaced with U+FFFD")
+    truncated: bool = False
+
+
+class CrawlJob(Record):
+    """A request to crawl one profile, on the crawl-jobs topic (key: profile_id)."""
+
+    job_id: str = Field(default_factory=new_id)
+    profile_id: str
+    reason: str = "manual"
+    requested_at: datetime = Field(default_factory=utcnow)
+    max_pages: int | None = None
+    baseline: bool = Field(False, description="first crawl of a newly watched site: raise no new-ad alerts")
+    incremental: bool = Field(False, description="stop paging once a listing holds only known ads")
+
+
+JobState = Literal["queued", "running", "finished", "failed"]
+
+
+class JobStatus(Record):
+    """Progress of a crawl job, on the job-status topic (key: job_id) and in the vigil-jobs index."""
+
+    job_id: str
+    profile_id: str
+    state: JobState
+    reason: str = "manual"
+    attempt: int = 1
+    pages: int = 0
+    ads: int = 0
+    new_ads: int = 0
+    published: int = 0
+    errors: dict[str, int] = {}
+    message: str = ""
+    requested_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    worker: str = ""
+
+
+EventType = Literal["ad.new", "ad.changed"]
+
+
+class AdEvent(Record):
+    """A new or changed ad, on the ad-events topic (key: ad_key), consumed by the alerts worker."""
+
+    event_id: str = Field(default_factory=new_id)
+    event_type: EventType
+    ad_key: str
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str | None = None
+    baseline: bool = False
+    url: str
+    title: str = ""
+    text: str = Field("", description="main text, possibly shortened")
+    country: str | None = None
+    language: str | None = None
+    entities: dict[str, list[str]] = Field(default_factory=dict, description="type -> normalised values")
+    indicators: list[str] = []
+    risk: int = 0
+    escalate: bool = False
+    content_hash: str = ""
+    cluster_id: str | None = None
+    first_seen: datetime | None = None
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(Record):
+    """A record a stage could not process, with the reason; on the dead-letter topic."""
+
+    stage: str
+    error_type: str
+    error: str
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    original: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    failed_at: datetime = Field(default_factory=utcnow)
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def for_value(cls, value: bytes | str | None, **fields: Any) -> DeadLetter:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        return cls(original=value or "", **fields)

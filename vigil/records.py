@@ -155,3 +155,99 @@ class DeadLetter(Record):
         if isinstance(value, bytes):
             value = value.decode("utf-8", errors="replace")
         return cls(original=value or "", **fields)
+
+
+class Span(BaseModel):
+    """Where in the ad's text something was found (character offsets into ``AdDocument.text``)."""
+
+    text: str
+    start: int
+    end: int
+
+
+class Entity(BaseModel):
+    """One normalised entity found in an ad.
+
+    ``type`` is one of phone, email, wallet, handle, url, onion; ``value`` is the normalised form
+    that watchlists and the entities index use (phone: E.164; email: lower-case; wallet: the
+    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host).
+    """
+
+    type: str
+    value: str
+    kind: str | None = Field(None, description="wallet chain (btc, eth, ...) or handle platform")
+    raw: str = ""
+    start: int = -1
+    end: int = -1
+    obfuscated: bool = False
+
+
+class IndicatorHit(BaseModel):
+    id: str
+    category: str
+    weight: float
+    source: str
+    escalate: bool = False
+    evidence: list[Span] = []
+
+
+class Price(BaseModel):
+    amount: float | None = None
+    currency: str | None = None
+    raw: str = ""
+
+
+class AdDocument(Record):
+    """One ad as indexed in the ``vigil-ads`` alias (document id: ``ad_key``)."""
+
+    ad_key: str = Field(description="profile_id + ':' + ad_id, else the canonical URL")
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str | None = None
+    record_id: str | None = None
+    url: str
+    canonical_url: str
+    ad_id: str | None = None
+    page_type: PageType = "ad"
+    country: str | None = None
+    language: str | None = None
+    title: str = ""
+    text: str = ""
+    price: Price | None = None
+    location: str | None = None
+    posted_at: datetime | None = None
+    image_urls: list[str] = []
+    metadata: dict[str, Any] = Field(default_factory=dict, description="JSON-LD / OpenGraph fields")
+    entities: list[Entity] = []
+    phones: list[str] = []
+    emails: list[str] = []
+    wallets: list[str] = []
+    handles: list[str] = []
+    urls: list[str] = []
+    onions: list[str] = []
+    ages: list[int] = []
+    ethnicities: list[str] = []
+    providers: int | None = None
+    indicators: list[IndicatorHit] = []
+    indicator_ids: list[str] = []
+    categories: list[str] = []
+    risk: int = 0
+    risk_explanation: str = ""
+    escalate: bool = False
+    content_hash: str = ""
+    signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
+    cluster_id: str | None = None
+    fetched_at: datetime | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    seen_count: int = 1
+
+    def entity_values(self) -> dict[str, list[str]]:
+        """type -> normalised values, the form carried by AdEvent.entities."""
+        return {
+            "phone": self.phones,
+            "email": self.emails,
+            "wallet": self.wallets,
+            "handle": self.handles,
+            "onion": self.onions,
+        }

@@ -1,0 +1,147 @@
+"""Session-wide fixtures: the real local stack, and per-test isolated topics and indices.
+
+* ``stack`` (session): the Settings of a running stack; ``vigil.stack.ensure_up`` starts Kafka and
+  Elasticsearch if they are not healthy yet and reuses running ones. It never stops the stack
+  (deploy/local/run-tests.sh does, if it started it). VIGIL_HOME defaults to <repo>/.vigil.
+* ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...) and ES aliases
+  (``test-<uid>-vigil-ads``...) written to a YAML file; topics created and templates installed;
+  ``.run(*args)`` runs the ``vigil`` CLI with that configuration. Its indices are deleted afterwards.
+* ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads, skipped when absent).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("VIGIL_HOME", str(REPO_ROOT / ".vigil"))
+
+
+def vigil_executable() -> str:
+    """The ``vigil`` console script of the running interpreter's environment."""
+    candidate = Path(sys.executable).parent / "vigil"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("vigil")
+    if not found:
+        raise RuntimeError("the vigil command is not installed (pip install -e .)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data(repo_root: Path) -> Path:
+    path = (repo_root.parent / "shared" / "data" / "dig-ads").resolve()
+    if not path.is_dir():
+        reason = f"shared data set not found at {path}"
+        print(f"skipping: {reason}")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Settings of the running local stack (started now if needed; never stopped here)."""
+    from vigil.config import load_settings
+    from vigil.stack import StackError, ensure_up
+
+    settings = load_settings()
+    try:
+        ensure_up(settings)
+    except StackError as exc:
+        pytest.fail(f"the local stack is not available: {exc}", pytrace=False)
+    return settings
+
+
+@dataclass
+class VigilEnv:
+    """An isolated configuration on the shared stack: unique topics and ES aliases."""
+
+    settings: object
+    config_path: Path
+    env: dict[str, str]
+    uid: str
+    cwd: Path = field(default=REPO_ROOT)
+
+    def run(self, *args: str, timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``vigil ARGS`` with this configuration; returns the CompletedProcess (text mode)."""
+        return subprocess.run(
+            [vigil_executable(), *map(str, args)],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+
+
+def _unique_config(settings, uid: str) -> dict:
+    """Config overrides naming every topic ``test.<uid>.*`` and every alias ``test-<uid>-*``."""
+    topics = {
+        key: f"test.{uid}.{name.removeprefix('vigil.')}"
+        for key, name in settings.kafka.topics.model_dump().items()
+    }
+    indices = {key: f"test-{uid}-{name}" for key, name in settings.es.indices.model_dump().items()}
+    return {
+        "home": str(settings.state_dir),
+        "kafka": {"topics": topics},
+        "es": {"indices": indices},
+    }
+
+
+@pytest.fixture
+def vigil_env(stack, tmp_path: Path):
+    from vigil.config import load_settings
+    from vigil.elastic import client, install_templates
+    from vigil.kafka import ensure_topics
+
+    uid = uuid.uuid4().hex[:10]
+    config_path = tmp_path / "vigil.yaml"
+    config_path.write_text(yaml.safe_dump(_unique_config(stack, uid), sort_keys=False))
+    settings = load_settings(config_path)
+    ensure_topics(settings.kafka)
+    install_templates(settings.es)
+
+    env = dict(os.environ)
+    env["VIGIL_CONFIG"] = str(config_path)
+    env["VIGIL_HOME"] = str(settings.state_dir)
+    yield VigilEnv(settings=settings, config_path=config_path, env=env, uid=uid)
+
+    # Best effort: indices (and their templates) go; topics are deleted if the broker lets us.
+    try:
+        es = client(settings.es)
+        names = list(es.indices.get(index=f"test-{uid}-*", expand_wildcards="all").keys())
+        if names:
+            es.indices.delete(index=",".join(names), ignore_unavailable=True)
+        for alias in settings.es.indices.model_dump().values():
+            if es.indices.exists_index_template(name=alias):
+                es.indices.delete_index_template(name=alias)
+        es.close()
+    except Exception as exc:  # noqa: BLE001
+        print(f"vigil_env teardown: could not delete indices test-{uid}-*: {exc}")
+    try:
+        from vigil.kafka import admin
+
+        adm = admin(settings.kafka)
+        try:
+            mine = [t for t in adm.list_topics() if t.startswith(f"test.{uid}.")]
+            if mine:
+                adm.delete_topics(mine)
+        finally:
+            adm.close()
+    except Exception:  # noqa: BLE001
+        pass

@@ -7,6 +7,7 @@ system user ``settings.stack.es_user`` (created on first start) via ``setpriv``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pwd
@@ -25,13 +26,33 @@ MIN_JAVA = 21
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 
 
+def _world_traversable(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+
+
+def es_root(settings: Settings) -> Path:
+    """Where ES's distribution and data live: ``<state>/elasticsearch`` when ES's account can reach it.
+
+    As root, ES runs as an unprivileged account that cannot enter a state directory below a
+    private folder (a 0700 checkout or temporary directory); then ES lives under
+    ``/var/lib/vigil/<hash of the state directory>/`` instead, one folder per state directory.
+    """
+    if settings.stack.es_root is not None:
+        return settings.stack.es_root.expanduser().resolve()
+    default = settings.state_dir / "elasticsearch"
+    if os.geteuid() != 0 or _world_traversable(settings.state_dir):
+        return default
+    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
+    return Path("/var/lib/vigil") / digest / "elasticsearch"
+
+
 class Elasticsearch:
     name = NAME
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.version = settings.stack.elasticsearch_version
-        self.root = settings.state_dir / "elasticsearch"
+        self.root = es_root(settings)
         self.dist_parent = self.root / self.version
         self.home = self.dist_parent / f"elasticsearch-{self.version}"
         self.config_dir = self.root / "config"

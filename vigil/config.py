@@ -181,6 +181,7 @@ class StackSettings(Section):
     es_heap: str = "512m"
     es_transport_port: int = Field(9300, ge=1, le=65535)
     es_user: str = "vigil-es"
+    es_root: Path | None = Field(None, description="ES distribution and data; default <home>/elasticsearch")
     java_home: Path | None = None
     es_java_home: Path | None = None
     ready_timeout: float = Field(180.0, gt=0)
@@ -191,6 +192,46 @@ class CrawlSettings(Section):
     download_maxsize: int = Field(32 * 1024 * 1024, ge=1024)
     chromium_path: Path = Path("/usr/bin/chromium")
     deny_networks: list[str] = []
+
+
+class SchedulerSettings(Section):
+    """The watch scheduler: where its job store lives, how runs are spread, who may publish."""
+
+    jobstore_url: str | None = Field(
+        None, description="SQLAlchemy URL of the job store; default sqlite:///<state_dir>/scheduler.sqlite"
+    )
+    jitter_ratio: float = Field(0.1, ge=0, le=1, description="interval watches: jitter = ratio * interval")
+    max_jitter_seconds: float = Field(60.0, ge=0, description="upper bound of any run's jitter")
+    misfire_grace_seconds: int | None = Field(
+        3600, ge=1, description="a run late by more is skipped; missed runs are coalesced into one"
+    )
+    lease_seconds: float = Field(15.0, gt=0, description="leadership lease; a standby takes over after it expires")
+    sync_seconds: float = Field(2.0, gt=0, description="how often watches and the lease are re-read")
+    baseline_first_run: bool = Field(True, description="a newly watched site's first crawl raises no new-ad alerts")
+    incremental: bool = Field(True, description="default for watches: re-crawls stop at known ads")
+
+    def store_url(self, state_dir: Path) -> str:
+        return self.jobstore_url or f"sqlite:///{state_dir / 'scheduler.sqlite'}"
+
+
+class JobsSettings(Section):
+    """The crawl worker: concurrency, retries and the time one crawl may take."""
+
+    slots: int = Field(2, ge=1, description="crawls running at once (one per profile at a time)")
+    attempts: int = Field(3, ge=1, description="tries per job before it is recorded as failed")
+    backoff_seconds: float = Field(5.0, ge=0, description="first retry delay, doubled on each retry")
+    timeout_seconds: float = Field(3600.0, gt=0, description="a crawl running longer is killed and retried")
+    group_id: str = "vigil-crawl"
+
+
+class AlertsSettings(Section):
+    """The alerts worker: delivery retries, the sender of e-mail alerts and the local inbox."""
+
+    attempts: int = Field(4, ge=1, description="delivery tries per target before the alert is failed")
+    backoff_seconds: float = Field(1.0, ge=0, description="first retry delay, doubled on each retry")
+    mail_from: str = Field("vigil@localhost", description="From: of mailto:// URLs that name none")
+    inbox: Path | None = Field(None, description="JSON-lines file receiving every delivered alert")
+    group_id: str = "vigil-alerts"
 
 
 class Settings(BaseSettings):
@@ -205,12 +246,16 @@ class Settings(BaseSettings):
     profiles_dir: Path = Path("profiles")
     alerts_rules: Path | None = None
     metrics_port: int = Field(0, ge=0, le=65535, description="0 = no metrics endpoint")
+    retention_days: int = Field(90, ge=1, description="`vigil retention apply` deletes ad data older than this")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kafka: KafkaSettings = KafkaSettings()
     es: ElasticsearchSettings = ElasticsearchSettings()
     tor: TorSettings = TorSettings()
     stack: StackSettings = StackSettings()
     crawl: CrawlSettings = CrawlSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    jobs: JobsSettings = JobsSettings()
+    alerts: AlertsSettings = AlertsSettings()
 
     @classmethod
     def settings_customise_sources(

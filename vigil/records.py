@@ -69,6 +69,7 @@ class RawPage(Record):
     body_bytes: int = Field(0, description="size of the body as fetched, before truncation")
     decode_errors: bool = Field(False, description="undecodable bytes were replaced with U+FFFD")
     truncated: bool = False
+    baseline: bool = Field(False, description="set from the crawl job: first crawl of a site, raise no alerts")
 
 
 class CrawlJob(Record):
@@ -81,6 +82,7 @@ class CrawlJob(Record):
     max_pages: int | None = None
     baseline: bool = Field(False, description="first crawl of a newly watched site: raise no new-ad alerts")
     incremental: bool = Field(False, description="stop paging once a listing holds only known ads")
+    profile_path: str | None = Field(None, description="the profile file, when it is not in profiles_dir")
 
 
 JobState = Literal["queued", "running", "finished", "failed"]
@@ -93,6 +95,7 @@ class JobStatus(Record):
     profile_id: str
     state: JobState
     reason: str = "manual"
+    baseline: bool = Field(False, description="the job's ads raise no new-ad alerts (see docs/alerts.md)")
     attempt: int = 1
     pages: int = 0
     ads: int = 0
@@ -241,6 +244,10 @@ class AdDocument(Record):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     seen_count: int = 1
+    record_ids: list[str] = Field(
+        default_factory=list,
+        description="the last raw records merged into this ad (bounded); a re-delivered record is a no-op",
+    )
 
     def entity_values(self) -> dict[str, list[str]]:
         """type -> normalised values, the form carried by AdEvent.entities."""

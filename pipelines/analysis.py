@@ -1,0 +1,164 @@
+"""analyze(): one fetched ad page in, one enriched AdDocument out.
+
+Pure and deterministic: no I/O, no clock (relative dates resolve against the fetch time), no
+randomness (MinHash uses a fixed seed). Raises only on programming errors; the enrich worker
+dead-letters those.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines import ages as ages_mod
+from pipelines import people
+from pipelines.dates import find_posted_at
+from pipelines.entities import find_entities
+from pipelines.indicators import Findings, match_indicators
+from pipelines.language import detect_language
+from pipelines.locations import find_location
+from pipelines.metadata import extract_metadata
+from pipelines.near_duplicates import ad_minhash, cluster_id, content_hash, signature_values
+from pipelines.prices import find_price
+from pipelines.risk import score
+from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_html, main_text, parse, title
+from vigil.records import AdDocument, Entity, RawPage, Span
+
+ANALYZER_VERSION = "1.0.0"
+_REGION_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def _region(country: str | None) -> str | None:
+    if not country or len(country.strip()) != 2 or not country.strip().isalpha():
+        return None
+    code = country.strip().upper()
+    return _REGION_ALIASES.get(code, code)
+
+
+def _field_text(value: str) -> str:
+    return fragment_to_text(value) if looks_like_html(value) else clean_text(value)
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+def _title_entities(title_text: str, region: str | None, known: set[tuple[str, str]]) -> list[Entity]:
+    """Entities found only in the title: kept, with start/end -1 (spans index the main text)."""
+    found = []
+    for entity in find_entities(title_text, region):
+        if (entity.type, entity.value) not in known:
+            known.add((entity.type, entity.value))
+            found.append(entity.model_copy(update={"start": -1, "end": -1}))
+    return found
+
+
+def _span(text: str, start: int, end: int, in_title: bool) -> Span:
+    return Span(text=text[start:end], start=-1 if in_title else start, end=-1 if in_title else end)
+
+
+def analyze(page: RawPage) -> AdDocument:
+    """Extract, normalise, score and fingerprint one ad page."""
+    fields = {k.lower(): v for k, v in (page.fields or {}).items() if isinstance(v, str) and v.strip()}
+    body = page.body or ""
+    is_html = "html" in (page.content_type or "").lower() or looks_like_html(body[:5000])
+    tree = parse(body) if is_html else None
+    metadata = extract_metadata(body, page.final_url or page.url) if is_html else {}
+
+    if "body" in fields:
+        text = _field_text(fields["body"])
+    elif tree is not None:
+        text = main_text(body, tree)
+    else:
+        text = clean_text(body)
+    if "title" in fields:
+        ad_title = " ".join(_field_text(fields["title"]).split())
+    elif tree is not None:
+        ad_title = title(tree, metadata)
+    else:
+        ad_title = ""
+
+    region = _region(page.country)
+    language = detect_language(f"{ad_title}\n{text}", page.language_hint)
+
+    entities = find_entities(text, region)
+    entities += _title_entities(ad_title, region, {(e.type, e.value) for e in entities})
+
+    sources = ((text, False), (ad_title, True))
+    age_spans = [
+        (m.age, _span(source, m.start, m.end, in_title)) for source, in_title in sources for m in ages_mod.find_ages(source)
+    ]
+    ethnicity_spans = [
+        (m.value, _span(source, m.start, m.end, in_title))
+        for source, in_title in sources
+        for m in people.find_ethnicities(source)
+    ]
+    provider_spans = [
+        (int(m.value), _span(source, m.start, m.end, in_title))
+        for source, in_title in sources
+        for m in people.find_providers(source)
+    ]
+
+    price = find_price(fields.get("price"), metadata, text)
+    time_node = tree.css_first("time[datetime]") if tree is not None else None
+    posted_at = find_posted_at(
+        fields.get("posted"), metadata, time_node.attributes.get("datetime") if time_node else None,
+        page.fetched_at, language,
+    )
+    location = find_location(fields.get("location"), metadata, text)
+
+    findings = Findings(
+        text=text,
+        title=ad_title,
+        entities=tuple(entities),
+        ages=tuple(age_spans),
+        ethnicities=tuple(ethnicity_spans),
+        providers=tuple(provider_spans),
+        has_price=price is not None and price.amount is not None,
+    )
+    hits = match_indicators(findings)
+    risk, explanation, escalate = score(hits)
+    signature = ad_minhash(ad_title, text)
+
+    def values(entity_type: str) -> list[str]:
+        return _unique([e.value for e in entities if e.type == entity_type])
+
+    return AdDocument(
+        ad_key=f"{page.profile_id}:{page.ad_id}" if page.ad_id else page.canonical_url,
+        profile_id=page.profile_id,
+        network=page.network,
+        job_id=page.job_id,
+        record_id=page.record_id,
+        url=page.final_url or page.url,
+        canonical_url=page.canonical_url,
+        ad_id=page.ad_id,
+        page_type=page.page_type,
+        country=region or page.country,
+        language=language,
+        title=ad_title,
+        text=text,
+        price=price,
+        location=location,
+        posted_at=posted_at,
+        image_urls=image_urls(tree, page.final_url or page.url, metadata) if tree is not None else [],
+        metadata=metadata,
+        entities=entities,
+        phones=values("phone"),
+        emails=values("email"),
+        wallets=values("wallet"),
+        handles=values("handle"),
+        urls=values("url"),
+        onions=values("onion"),
+        ages=sorted({age for age, _ in age_spans}),
+        ethnicities=_unique([name for name, _ in ethnicity_spans]),
+        providers=max((count for count, _ in provider_spans), default=None),
+        indicators=hits,
+        indicator_ids=[hit.id for hit in hits],
+        categories=_unique([hit.category for hit in hits]),
+        risk=risk,
+        risk_explanation=explanation,
+        escalate=escalate,
+        content_hash=content_hash(ad_title, text),
+        signature=signature_values(signature),
+        cluster_id=cluster_id(signature),
+        fetched_at=page.fetched_at,
+    )

@@ -1,0 +1,274 @@
+"""The indicator taxonomy (indicators.yaml): loading, validation and matching against an ad.
+
+An indicator fires on regex patterns (title + main text) or through a named detector that
+reads what extraction found (ages, phones, ethnicities, wallets, ...). Validation at load
+names the offending indicator and key, so a bad edit fails loudly at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vigil.records import Entity, IndicatorHit, Span
+
+TAXONOMY_PATH = Path(__file__).with_name("indicators.yaml")
+_REQUIRED = ("id", "category", "weight", "source")
+_ALLOWED = {"id", "category", "weight", "source", "description", "patterns", "detector", "params", "escalate"}
+MAX_EVIDENCE = 10
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is malformed; the message names the indicator and the key."""
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What extraction found in one ad, as the detectors read it."""
+
+    text: str
+    title: str = ""
+    entities: tuple[Entity, ...] = ()
+    ages: tuple[tuple[int, Span], ...] = ()
+    ethnicities: tuple[tuple[str, Span], ...] = ()
+    providers: tuple[tuple[int, Span], ...] = ()
+    has_price: bool = False
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    category: str
+    weight: float
+    source: str
+    description: str = ""
+    patterns: tuple[re.Pattern[str], ...] = ()
+    detector: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    escalate: bool = False
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    version: int
+    categories: tuple[str, ...]
+    indicators: tuple[Indicator, ...]
+
+
+def _error(indicator_id: str, key: str, message: str) -> TaxonomyError:
+    return TaxonomyError(f"indicator {indicator_id!r}, key {key!r}: {message}")
+
+
+def _compile_all(indicator_id: str, key: str, patterns: Any) -> tuple[re.Pattern[str], ...]:
+    """Check each pattern on its own (for a precise error), then join them into one regex:
+    one scan of the text per indicator instead of one per pattern."""
+    if not isinstance(patterns, list) or not patterns:
+        raise _error(indicator_id, key, "must be a non-empty list of regular expressions")
+    for i, pattern in enumerate(patterns):
+        if not isinstance(pattern, str) or not pattern:
+            raise _error(indicator_id, f"{key}[{i}]", "must be a non-empty string")
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise _error(indicator_id, f"{key}[{i}]", f"invalid regex: {exc}") from exc
+    return (re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE),)
+
+
+def parse_taxonomy(data: Any) -> Taxonomy:
+    """Validate the YAML document and build the taxonomy; raises TaxonomyError."""
+    if not isinstance(data, dict) or not isinstance(data.get("indicators"), list):
+        raise TaxonomyError("taxonomy must be a mapping with an 'indicators' list")
+    categories = data.get("categories")
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise TaxonomyError("taxonomy must list its 'categories' as strings")
+    indicators: list[Indicator] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(data["indicators"]):
+        if not isinstance(raw, dict):
+            raise TaxonomyError(f"indicator #{position}: must be a mapping")
+        indicator_id = raw.get("id")
+        if not isinstance(indicator_id, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", indicator_id):
+            raise _error(str(indicator_id or f"#{position}"), "id", "must be a snake_case string")
+        if indicator_id in seen:
+            raise _error(indicator_id, "id", "duplicate id")
+        seen.add(indicator_id)
+        for key in _REQUIRED:
+            if key not in raw:
+                raise _error(indicator_id, key, "missing")
+        unknown = sorted(set(raw) - _ALLOWED)
+        if unknown:
+            raise _error(indicator_id, unknown[0], "unknown key")
+        if raw["category"] not in categories:
+            raise _error(indicator_id, "category", f"{raw['category']!r} is not one of {categories}")
+        weight = raw["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+            raise _error(indicator_id, "weight", "must be a number in [0, 1]")
+        if not isinstance(raw["source"], str) or not raw["source"].strip():
+            raise _error(indicator_id, "source", "must cite the evidence")
+        if ("patterns" in raw) == ("detector" in raw):
+            raise _error(indicator_id, "patterns/detector", "exactly one of patterns or detector is required")
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            raise _error(indicator_id, "params", "must be a mapping")
+        detector = raw.get("detector")
+        if detector is not None and detector not in DETECTORS:
+            raise _error(indicator_id, "detector", f"unknown detector {detector!r}; known: {sorted(DETECTORS)}")
+        if "patterns" in params:
+            _compile_all(indicator_id, "params.patterns", params["patterns"])
+        if detector == "cooccurrence":
+            if params.get("category") not in categories or not isinstance(params.get("min"), int):
+                raise _error(indicator_id, "params", "cooccurrence needs a known 'category' and an integer 'min'")
+        if not isinstance(raw.get("escalate", False), bool):
+            raise _error(indicator_id, "escalate", "must be true or false")
+        indicators.append(
+            Indicator(
+                id=indicator_id,
+                category=raw["category"],
+                weight=float(weight),
+                source=raw["source"].strip(),
+                description=str(raw.get("description", "")),
+                patterns=_compile_all(indicator_id, "patterns", raw["patterns"]) if "patterns" in raw else (),
+                detector=detector,
+                params=params,
+                escalate=raw.get("escalate", False),
+            )
+        )
+    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators))
+
+
+def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            raise TaxonomyError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_taxonomy(data)
+
+
+@lru_cache(maxsize=1)
+def default_taxonomy() -> Taxonomy:
+    return load_taxonomy(TAXONOMY_PATH)
+
+
+def _pattern_spans(patterns: Iterable[re.Pattern[str]], findings: Findings) -> list[Span]:
+    spans: list[Span] = []
+    for pattern in patterns:
+        for match in pattern.finditer(findings.text):
+            if match.end() > match.start():
+                spans.append(Span(text=match.group(0), start=match.start(), end=match.end()))
+        for match in pattern.finditer(findings.title):
+            if match.end() > match.start():
+                spans.append(Span(text=match.group(0), start=-1, end=-1))
+    return spans
+
+
+Detector = Callable[[Indicator, Findings, list[IndicatorHit]], list[Span]]
+
+
+def _stated_age_under_18(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    return [span for age, span in findings.ages if age < 18]
+
+
+def _obfuscated_phone(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    return [
+        Span(text=e.raw, start=e.start, end=e.end) for e in findings.entities if e.type == "phone" and e.obfuscated
+    ]
+
+
+def _stated_ethnicity(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    return [span for _, span in findings.ethnicities]
+
+
+def _multiple_providers(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    return [span for count, span in findings.providers if count >= int(indicator.params.get("min", 2))]
+
+
+_OTHER_PAYMENT_RE = re.compile(
+    r"\b(?:cash|card|paypal|bank\s+transfer|iban|contant|bar(?:geld)?|espèces|efectivo|contanti|gotówk\w*|numerar|dinheiro|tikkie|revolut|venmo|cashapp)\b",
+    re.IGNORECASE,
+)
+
+
+def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    patterns = _compiled_params(indicator)
+    spans = _pattern_spans(patterns, findings)
+    if spans:
+        return spans
+    wallets = [e for e in findings.entities if e.type == "wallet"]
+    if wallets and not _OTHER_PAYMENT_RE.search(findings.text):
+        return [Span(text=e.raw, start=e.start, end=e.end) for e in wallets]
+    return []
+
+
+@lru_cache(maxsize=64)
+def _compiled_params_cached(indicator_id: str, patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return _compile_all(indicator_id, "params.patterns", list(patterns)) if patterns else ()
+
+
+def _compiled_params(indicator: Indicator) -> tuple[re.Pattern[str], ...]:
+    return _compiled_params_cached(indicator.id, tuple(indicator.params.get("patterns", ())))
+
+
+def _cooccurrence(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    category = indicator.params["category"]
+    members = [hit for hit in hits if hit.category == category and hit.id != indicator.id]
+    if len(members) < int(indicator.params["min"]):
+        return []
+    return [span for hit in members for span in hit.evidence[:2]]
+
+
+def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    offers = [hit for hit in hits if hit.category == "organ" and hit.id != indicator.id]
+    if not offers:
+        return []
+    money = re.search(
+        r"(?:[$€£₽]\s?\d[\d.,]*|\d[\d.,]*\s?(?:[$€£₽]|eur|euro|usd|dollars?|gbp|pln|zł|lei|ron|rub|k\b))",
+        findings.text,
+        re.IGNORECASE,
+    )
+    if money:
+        return offers[0].evidence[:2] + [Span(text=money.group(0), start=money.start(), end=money.end())]
+    return offers[0].evidence[:2] if findings.has_price else []
+
+
+DETECTORS: dict[str, Detector] = {
+    "stated_age_under_18": _stated_age_under_18,
+    "obfuscated_phone": _obfuscated_phone,
+    "stated_ethnicity": _stated_ethnicity,
+    "multiple_providers": _multiple_providers,
+    "crypto_only_payment": _crypto_only_payment,
+    "cooccurrence": _cooccurrence,
+    "organ_with_price": _organ_with_price,
+}
+_LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
+
+
+def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> list[IndicatorHit]:
+    """Indicator hits for one ad; composite detectors run after the indicators they combine."""
+    taxonomy = taxonomy or default_taxonomy()
+    hits: list[IndicatorHit] = []
+    ordered = sorted(taxonomy.indicators, key=lambda i: i.detector in _LATE_DETECTORS)
+    for indicator in ordered:
+        if indicator.detector:
+            evidence = DETECTORS[indicator.detector](indicator, findings, hits)
+        else:
+            evidence = _pattern_spans(indicator.patterns, findings)
+        if evidence:
+            hits.append(
+                IndicatorHit(
+                    id=indicator.id,
+                    category=indicator.category,
+                    weight=indicator.weight,
+                    source=indicator.source,
+                    escalate=indicator.escalate,
+                    evidence=sorted(evidence, key=lambda s: s.start)[:MAX_EVIDENCE],
+                )
+            )
+    order = {indicator.id: i for i, indicator in enumerate(taxonomy.indicators)}
+    return sorted(hits, key=lambda h: order[h.id])

@@ -1,0 +1,147 @@
+"""E-mails (plain and obfuscated), handles, URLs, onions, and the shared normaliser."""
+
+import base64
+import hashlib
+
+import pytest
+from Crypto.Hash import SHA3_256
+
+from pipelines.emails import find_emails
+from pipelines.entities import detect, find_entities, normalize
+from pipelines.handles import find_handles
+from pipelines.onions import find_onions, validate_v3
+
+DDG_ONION = "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion"
+
+
+def make_onion(seed: bytes) -> str:
+    pubkey = hashlib.sha256(seed).digest()
+    checksum = SHA3_256.new(b".onion checksum" + pubkey + b"\x03").digest()[:2]
+    return base64.b32encode(pubkey + checksum + b"\x03").decode().lower() + ".onion"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "obfuscated"),
+    [
+        ("mail: Anna.B@Gmail.com!", "anna.b@gmail.com", False),
+        ("anna at gmail dot com", "anna@gmail.com", True),
+        ("anna (at) gmail [dot] com", "anna@gmail.com", True),
+        ("anna [at] mail (dot) yahoo (dot) co (dot) uk", "anna@mail.yahoo.co.uk", True),
+        ("anna {at} web {punkt} de", "anna@web.de", True),
+        ("anna (arroba) hotmail (punto) es", "anna@hotmail.es", True),
+        ("anna (chez) orange (point) fr", "anna@orange.fr", True),
+        ("anna (małpa) wp (kropka) pl", "anna@wp.pl", True),
+        ("anna @ gmail dot com", "anna@gmail.com", True),
+        ("anna@gmail dot com", "anna@gmail.com", True),
+    ],
+)
+def test_emails(text, expected, obfuscated):
+    found = list(find_emails(text))
+    assert [(v, o) for _, _, v, o in found] == [(expected, obfuscated)]
+
+
+@pytest.mark.parametrize(
+    "text", ["I am at home tonight", "meet me at the hotel dot", "Taylorlay dot com", "100% me", "@ 5 pm"]
+)
+def test_email_false_positives(text):
+    assert list(find_emails(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("telegram: @Sweet_Anna99", ["telegram:sweet_anna99"]),
+        ("https://t.me/Sweet_Anna", ["telegram:sweet_anna"]),
+        ("wa.me/31612345678", ["whatsapp:+31612345678"]),
+        ("https://api.whatsapp.com/send?phone=31612345678", ["whatsapp:+31612345678"]),
+        ("snap: lily.rose", ["snapchat:lily.rose"]),
+        ("instagram.com/Foo_Bar", ["instagram:foo_bar"]),
+        ("onlyfans.com/annie", ["onlyfans:annie"]),
+        ("Threema: ABCD1234", ["threema:abcd1234"]),
+        ("kik: baz_1", ["kik:baz_1"]),
+        ("WeChat: lily88", ["wechat:lily88"]),
+        ("signal.me/#p/+31612345678", ["signal:+31612345678"]),
+        ("snap photos of me", []),
+        ("whatsapp only", []),
+    ],
+)
+def test_handles(text, expected):
+    assert [h.value for h in find_handles(text)] == expected
+
+
+def test_onion_v3_checksum():
+    assert validate_v3(DDG_ONION) == DDG_ONION
+    generated = make_onion(b"vigil")
+    assert validate_v3(generated.upper()) == generated
+    broken = generated[:10] + ("a" if generated[10] != "a" else "b") + generated[11:]
+    assert validate_v3(broken) is None
+
+
+def test_onion_v2_not_kept():
+    assert validate_v3("expyuzz4wqqyqhjn.onion") is None
+    assert list(find_onions("old expyuzz4wqqyqhjn.onion")) == []
+
+
+def test_onions_found_in_text():
+    text = f"mirror: http://{DDG_ONION.upper()}/login"
+    assert [host for _, host in find_onions(text)] == [DDG_ONION]
+
+
+@pytest.mark.parametrize(
+    ("entity_type", "value", "region", "expected"),
+    [
+        ("phone", "06 12 34 56 78", "NL", "+31612345678"),
+        ("phone", "+1 (205) 541-9574", None, "+12055419574"),
+        ("email", " Anna@GMAIL.com ", None, "anna@gmail.com"),
+        ("email", "not an email", None, None),
+        ("wallet", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", None, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        ("wallet", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", None, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+        ("wallet", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", None, None),
+        ("handle", "Telegram:@Foo_Bar", None, "telegram:foo_bar"),
+        ("handle", "https://t.me/Foo_Bar", None, "telegram:foo_bar"),
+        ("handle", "@foo", None, None),
+        ("onion", f"http://{DDG_ONION.upper()}/x", None, DDG_ONION),
+        ("url", "WWW.Example.com/a?b=2&a=1", None, "http://www.example.com/a?a=1&b=2"),
+    ],
+)
+def test_normalize(entity_type, value, region, expected):
+    assert normalize(entity_type, value, region) == expected
+
+
+def test_normalize_unknown_type_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown entity type"):
+        normalize("fax", "123")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+31 6 12345678", ("phone", "+31612345678")),
+        ("Anna@Gmail.com", ("email", "anna@gmail.com")),
+        ("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", ("wallet", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")),
+        ("t.me/foo_bar", ("handle", "telegram:foo_bar")),
+        (DDG_ONION, ("onion", DDG_ONION)),
+        ("https://example.com/x", ("url", "https://example.com/x")),
+        ("hello", None),
+        ("", None),
+    ],
+)
+def test_detect(value, expected):
+    assert detect(value) == expected
+
+
+def test_find_entities_spans_point_into_text():
+    text = (
+        "Call 06-12345678, mail anna (at) gmail (dot) com, BTC 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa, "
+        f"tg: @anna_x, site https://example.com/?id=0612345678 and {DDG_ONION}"
+    )
+    entities = find_entities(text, "NL")
+    kinds = [(e.type, e.value) for e in entities]
+    assert ("phone", "+31612345678") in kinds
+    assert ("email", "anna@gmail.com") in kinds
+    assert ("wallet", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa") in kinds
+    assert ("handle", "telegram:anna_x") in kinds
+    assert ("onion", DDG_ONION) in kinds
+    assert sum(1 for e in entities if e.type == "phone") == 1
+    for entity in entities:
+        assert text[entity.start : entity.end] == entity.raw

@@ -1,0 +1,138 @@
+"""Phone extraction and de-obfuscation, per language and trick, and false positives."""
+
+import phonenumbers
+import pytest
+
+from pipelines.phones import DIGIT_WORDS, find_phones, normalize_phone
+
+LANGUAGE_INDEX = {"en": 0, "nl": 1, "de": 2, "fr": 3, "es": 4, "it": 5, "pl": 6, "ro": 7, "pt": 8}
+WORDS = {
+    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+    "nl": ["nul", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen"],
+    "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"],
+    "fr": ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
+    "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
+    "it": ["zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove"],
+    "pl": ["zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć"],
+    "ro": ["zero", "unu", "doi", "trei", "patru", "cinci", "șase", "șapte", "opt", "nouă"],
+    "pt": ["zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove"],
+}
+REGION_OF = {"en": "GB", "nl": "NL", "de": "DE", "fr": "FR", "es": "ES", "it": "IT", "pl": "PL", "ro": "RO", "pt": "PT"}
+
+
+def national_mobile(region: str) -> tuple[str, str]:
+    """(national digits, E.164) of phonenumbers' example mobile number for the region."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    digits = "".join(c for c in national if c.isdigit())
+    return digits, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def e164s(text, region):
+    return [m.e164 for m in find_phones(text, region)]
+
+
+def test_every_language_word_is_known():
+    for words in WORDS.values():
+        for digit, word in enumerate(words):
+            assert word in DIGIT_WORDS[digit], word
+
+
+@pytest.mark.parametrize("language", sorted(WORDS))
+def test_digits_spelled_out(language):
+    region = REGION_OF[language]
+    digits, e164 = national_mobile(region)
+    spelled = " ".join(WORDS[language][int(d)] for d in digits)
+    found = list(find_phones(f"Tel.: {spelled} !", region))
+    assert [m.e164 for m in found] == [e164]
+    assert found[0].obfuscated
+
+
+@pytest.mark.parametrize("language", ["en", "de", "es"])
+def test_digits_partly_spelled_with_slashes(language):
+    region = REGION_OF[language]
+    digits, e164 = national_mobile(region)
+    mixed = "/".join(WORDS[language][int(d)] if i % 2 else d for i, d in enumerate(digits))
+    assert e164s(mixed, region) == [e164]
+
+
+def test_plain_formats_are_not_obfuscated():
+    found = list(find_phones("Call (256)-399-2333 or 404.563.5109 now", "US"))
+    assert [m.e164 for m in found] == ["+12563992333", "+14045635109"]
+    assert not any(m.obfuscated for m in found)
+    assert found[0].raw == "(256)-399-2333"
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("❤626❤ 757❤ 8225❤", "US", "+16267578225"),
+        ("2o9╚»430╚»9028 Carmen", "US", "+12094309028"),
+        ("O6 l2345678", "NL", "+31612345678"),
+        ("06-l2345678 bellen", "NL", "+31612345678"),
+        ("o6 12 34 56 78", "NL", "+31612345678"),
+        ("0612 3456 7O", "NL", "+31612345670"),
+        ("６２６７５７８２２５", "US", "+16267578225"),
+        ("6️⃣2️⃣6️⃣7️⃣5️⃣7️⃣8️⃣2️⃣2️⃣5️⃣", "US", "+16267578225"),
+        ("6⃣2⃣6⃣7⃣5⃣7⃣8⃣2⃣2⃣5⃣", "US", "+16267578225"),
+        ("06 ★ 12 ★ 34 ★ 56 ★ 78", "NL", "+31612345678"),
+        ("(619) three/5/nine/seven/6/zero/four", "US", "+16193597604"),
+        ("𝟎𝟔𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "NL", "+31612345678"),
+    ],
+)
+def test_obfuscations(text, region, expected):
+    found = list(find_phones(text, region))
+    assert [m.e164 for m in found] == [expected]
+    assert found[0].obfuscated
+
+
+def test_international_numbers_need_no_region():
+    assert e164s("WhatsApp +31 6 12345678", None) == ["+31612345678"]
+    assert e164s("WhatsApp 0031 6 12345678", None) == ["+31612345678"]
+    assert e164s("06 12345678", None) == []
+
+
+def test_two_numbers_in_one_chain_are_split():
+    assert e164s("call 951-322-0078 / 951-345-3343", "US") == ["+19513220078", "+19513453343"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rgb(17, 85, 204)",
+        "RUBS:60hh/100wh COMBOS:120hh/200wh",
+        "DONATIONS: 140/30, 200/60",
+        "posted 2013-11-03 00:00:00.0",
+        "am 03.11.2013 um 20:00",
+        "36D-28-38, 5'9, 130lbs",
+        "color: #ff0000; #336699",
+        "Preis: 150,00 € / 1 Std, 300,00 € / 2 Std",
+        "Postcode 1012 AB Amsterdam, 10115 Berlin",
+        "id=1412716657000",
+    ],
+)
+@pytest.mark.parametrize("region", ["US", "NL", "DE", "GB"])
+def test_false_positives(text, region):
+    assert e164s(text, region) == []
+
+
+def test_digits_inside_excluded_spans_are_ignored():
+    text = "see http://x.com/a?id=2055419574 ok"
+    start = text.index("http")
+    assert list(find_phones(text, "US", exclude=[(start, start + 33)])) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        ("+31 6 12345678", None, "+31612345678"),
+        ("06-12345678", "NL", "+31612345678"),
+        ("06-12345678", "nl", "+31612345678"),
+        ("(205) 541-9574", "US", "+12055419574"),
+        ("six one nine three five nine seven six zero four", "US", "+16193597604"),
+        ("12345", "US", None),
+        ("not a phone", "US", None),
+    ],
+)
+def test_normalize_phone(value, region, expected):
+    assert normalize_phone(value, region) == expected

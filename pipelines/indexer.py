@@ -1,0 +1,395 @@
+"""Writes analysed ads, their entities and listing pages to Elasticsearch, idempotently.
+
+No painless (Elastic's integ-test distribution has none), so no scripted upserts: each round reads
+the current documents with one ``mget``, merges in Python and writes with one ``bulk`` under
+optimistic concurrency (``if_seq_no``/``if_primary_term`` for documents that exist,
+``op_type=create`` for new ones). A version conflict means another worker raced this one: those
+documents are read and merged again. An ad remembers the last raw records merged into it
+(``record_ids``), so a re-delivered record changes nothing and raises no event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import structlog
+
+from vigil.config import Indices
+from vigil.metrics import BULK_LATENCY, ENRICH_ERRORS
+from vigil.records import AdDocument, RawPage
+
+log = structlog.get_logger(__name__)
+
+MAX_ID_BYTES = 512
+RECORD_HISTORY = 32
+AD_KEYS_CAP = 1000
+CONFLICT_ROUNDS = 5
+TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+ENTITY_LISTS = {
+    "phone": "phones",
+    "email": "emails",
+    "wallet": "wallets",
+    "handle": "handles",
+    "onion": "onions",
+}
+PAGE_FIELDS = (
+    "record_id", "profile_id", "network", "job_id", "url", "canonical_url", "final_url", "page_type",
+    "status", "content_type", "depth", "referrer", "render_mode", "body_sha256", "body_bytes",
+    "truncated", "fetched_at",
+)  # fmt: skip
+
+Status = Literal["new", "changed", "seen", "stale", "duplicate"]
+
+
+class ElasticUnavailable(Exception):
+    """Elasticsearch cannot take the batch now (down, overloaded, alias missing): retry it later."""
+
+
+def ad_key(profile_id: str, ad_id: str | None, canonical_url: str) -> str:
+    """An ad's identity: the site's own ad id when the profile extracts one, else its canonical URL."""
+    return f"{profile_id}:{ad_id}" if ad_id else canonical_url
+
+
+def doc_id(key: str) -> str:
+    """The key itself as document id, hashed when longer than Elasticsearch's 512-byte limit."""
+    if len(key.encode("utf-8")) <= MAX_ID_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Observation:
+    """One analysed ad page; ``token`` is the caller's handle on the source record (for dead letters)."""
+
+    doc: AdDocument
+    token: Any = None
+
+
+@dataclass
+class Outcome:
+    """What merging one observation did to its ad; ``document`` is the ad as written."""
+
+    observation: Observation
+    status: Status
+    document: AdDocument | None = None
+
+
+@dataclass
+class Rejection:
+    observation: Observation
+    error_type: str
+    error: str
+
+
+@dataclass
+class IndexResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    pages: int = 0
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _earliest(a: Any, b: Any) -> Any:
+    return a if b is None or (a is not None and _when(a) <= _when(b)) else b
+
+
+def _latest(a: Any, b: Any) -> Any:
+    return a if b is None or (a is not None and _when(a) >= _when(b)) else b
+
+
+def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str, Any] | None, Status]:
+    """The ad source to write after observing ``doc`` (None: nothing to write) and what happened.
+
+    first_seen is kept, last_seen and seen_count move on; content comes from the newest fetch, so
+    a late re-delivery of an older page does not overwrite newer content ("stale").
+    """
+    incoming = doc.model_dump(mode="json")
+    seen_at = incoming["fetched_at"]
+    if existing is None:
+        incoming.update(first_seen=seen_at, last_seen=seen_at, seen_count=1, record_ids=[doc.record_id])
+        return incoming, "new"
+    record_ids = list(existing.get("record_ids") or [])
+    if doc.record_id in record_ids:
+        return None, "duplicate"
+    counters = {
+        "first_seen": _earliest(existing.get("first_seen"), seen_at),
+        "last_seen": _latest(existing.get("last_seen"), seen_at),
+        "seen_count": int(existing.get("seen_count") or 0) + 1,
+        "record_ids": [*record_ids, doc.record_id][-RECORD_HISTORY:],
+    }
+    older = existing.get("fetched_at") and seen_at and _when(seen_at) < _when(existing["fetched_at"])
+    if older:
+        return {**existing, **counters}, "stale"
+    status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"
+    return {**incoming, **counters}, status
+
+
+def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:
+    """entity id (``type:value``) -> type, value, kind of every entity the ad names."""
+    refs: dict[str, dict[str, Any]] = {}
+    for entity in doc.entities:
+        refs.setdefault(
+            f"{entity.type}:{entity.value}", {"type": entity.type, "value": entity.value, "kind": entity.kind}
+        )
+    for kind, attribute in (*ENTITY_LISTS.items(), ("url", "urls")):
+        for value in getattr(doc, attribute):
+            refs.setdefault(f"{kind}:{value}", {"type": kind, "value": value, "kind": None})
+    return refs
+
+
+def merge_entity(
+    existing: dict[str, Any] | None, ref: dict[str, Any], doc: AdDocument
+) -> dict[str, Any] | None:
+    """The entity source after ``doc`` named it (None: nothing changed). Unions and min/max only,
+    so replaying an observation is harmless. ``ad_count`` counts distinct ads exactly up to
+    ``AD_KEYS_CAP`` remembered keys; past it, an ad forgotten from the list would count again."""
+    seen_at = doc.fetched_at.isoformat() if doc.fetched_at else None
+    entity = dict(
+        existing
+        or {
+            "type": ref["type"],
+            "value": ref["value"],
+            "kind": ref["kind"],
+            "ad_count": 0,
+            "ad_keys": [],
+            "sites": [],
+            "countries": [],
+            "networks": [],
+        }
+    )
+    before = dict(entity)
+    if not entity.get("kind") and ref["kind"]:
+        entity["kind"] = ref["kind"]
+    if doc.ad_key not in entity["ad_keys"]:
+        entity["ad_keys"] = [*entity["ad_keys"], doc.ad_key][-AD_KEYS_CAP:]
+        entity["ad_count"] = int(entity.get("ad_count") or 0) + 1
+    for attribute, value in (
+        ("sites", doc.profile_id),
+        ("countries", doc.country),
+        ("networks", doc.network),
+    ):
+        if value and value not in entity.get(attribute, []):
+            entity[attribute] = [*entity.get(attribute, []), value]
+    entity["first_seen"] = _earliest(entity.get("first_seen"), seen_at)
+    entity["last_seen"] = _latest(entity.get("last_seen"), seen_at)
+    return entity if existing is None or entity != before else None
+
+
+def page_source(page: RawPage) -> dict[str, Any]:
+    """The metadata of a listing page kept in the pages index (never its body)."""
+    dumped = page.model_dump(mode="json", include=set(PAGE_FIELDS))
+    return {name: dumped.get(name) for name in PAGE_FIELDS}
+
+
+@dataclass
+class _Stored:
+    index: str
+    seq_no: int
+    primary_term: int
+    source: dict[str, Any]
+
+
+@dataclass
+class _Write:
+    """One document to write, and the observations whose fate depends on it."""
+
+    kind: Literal["ad", "entity"]
+    key: str
+    index: str
+    source: dict[str, Any]
+    stored: _Stored | None
+    observations: list[Observation]
+
+
+@dataclass
+class _Plan:
+    writes: list[_Write]
+    outcomes: list[Outcome]
+
+
+class Indexer:
+    """Merges a batch of observations into the ads and entities aliases."""
+
+    def __init__(self, es, indices: Indices):
+        self.es = es
+        self.indices = indices
+
+    def index(
+        self,
+        observations: list[Observation],
+        listings: Iterable[RawPage] = (),
+        before_write: Callable[[list[Outcome]], None] | None = None,
+    ) -> IndexResult:
+        """Merge and write; ``before_write`` sees each round's outcomes before the bulk (events go
+        out first so that a crash after the write cannot lose them). Raises ElasticUnavailable."""
+        result = IndexResult()
+        page_ops = self._page_ops(listings)
+        pending = list(observations)
+        for _ in range(CONFLICT_ROUNDS):
+            if not pending and not page_ops:
+                return result
+            plan = self._plan(pending)
+            if before_write is not None:
+                before_write(plan.outcomes)
+            conflicted, rejected, pages_written = self._write(plan.writes, page_ops)
+            result.pages += pages_written
+            page_ops = []
+            result.rejected += rejected
+            rejected_ids = {id(r.observation) for r in rejected}
+            unsettled = rejected_ids | {id(o) for o in conflicted}
+            result.outcomes += [o for o in plan.outcomes if id(o.observation) not in unsettled]
+            pending = [o for o in conflicted if id(o) not in rejected_ids]
+            if pending:
+                ENRICH_ERRORS.labels(cause="version_conflict").inc(len(pending))
+                log.info("version conflict, merging again", observations=len(pending))
+        if pending:
+            raise ElasticUnavailable(f"version conflicts persisted over {CONFLICT_ROUNDS} rounds")
+        return result
+
+    def _page_ops(self, listings: Iterable[RawPage]) -> list[dict[str, Any]]:
+        ops: list[dict[str, Any]] = []
+        for page in listings:
+            ops += [
+                {"index": {"_index": self.indices.pages, "_id": doc_id(page.canonical_url)}},
+                page_source(page),
+            ]
+        return ops
+
+    def _read(
+        self, ad_ids: Iterable[str], entity_ids: Iterable[str]
+    ) -> tuple[dict[str, _Stored], dict[str, _Stored]]:
+        wanted = [(self.indices.ads, i) for i in ad_ids] + [(self.indices.entities, i) for i in entity_ids]
+        if not wanted:
+            return {}, {}
+        response = self._call(
+            lambda: self.es.mget(docs=[{"_index": a, "_id": i} for a, i in wanted], realtime=True)
+        )
+        found: dict[str, dict[str, _Stored]] = {self.indices.ads: {}, self.indices.entities: {}}
+        for (alias, _), item in zip(wanted, response["docs"], strict=True):
+            if "error" in item:
+                reason = item["error"].get("reason") if isinstance(item["error"], dict) else item["error"]
+                raise ElasticUnavailable(f"cannot read {alias}: {reason} (did `vigil init` run?)")
+            if item.get("found"):
+                found[alias][item["_id"]] = _Stored(
+                    item["_index"], item["_seq_no"], item["_primary_term"], item["_source"]
+                )
+        return found[self.indices.ads], found[self.indices.entities]
+
+    def _plan(self, observations: list[Observation]) -> _Plan:
+        refs = {obs_id: entity_refs(o.doc) for obs_id, o in enumerate(observations)}
+        ad_ids = {doc_id(o.doc.ad_key) for o in observations}
+        entity_ids = {doc_id(e) for r in refs.values() for e in r}
+        stored_ads, stored_entities = self._read(sorted(ad_ids), sorted(entity_ids))
+
+        ads: dict[str, _Write] = {}
+        entities: dict[str, _Write] = {}
+        outcomes: list[Outcome] = []
+        for n, obs in enumerate(observations):
+            key = doc_id(obs.doc.ad_key)
+            write = ads.get(key)
+            stored = stored_ads.get(key)
+            current = write.source if write else (stored.source if stored else None)
+            source, status = merge_ad(current, obs.doc)
+            if source is not None:
+                if write is None:
+                    index = stored.index if stored else self.indices.ads
+                    write = ads[key] = _Write("ad", key, index, source, stored, [])
+                write.source = source
+                write.observations.append(obs)
+            document = AdDocument.model_validate(source) if status in ("new", "changed") else None
+            outcomes.append(Outcome(obs, status, document))
+            for entity_key, ref in refs[n].items():
+                eid = doc_id(entity_key)
+                ewrite = entities.get(eid)
+                estored = stored_entities.get(eid)
+                ecurrent = ewrite.source if ewrite else (estored.source if estored else None)
+                merged = merge_entity(ecurrent, ref, obs.doc)
+                if merged is not None:
+                    if ewrite is None:
+                        ewrite = entities[eid] = _Write(
+                            "entity",
+                            eid,
+                            estored.index if estored else self.indices.entities,
+                            merged,
+                            estored,
+                            [],
+                        )
+                    ewrite.source = merged
+                if ewrite is not None:
+                    ewrite.observations.append(obs)
+        return _Plan([*ads.values(), *entities.values()], outcomes)
+
+    def _write(
+        self, writes: list[_Write], page_ops: list[dict[str, Any]]
+    ) -> tuple[list[Observation], list[Rejection], int]:
+        ops: list[dict[str, Any]] = []
+        for write in writes:
+            meta: dict[str, Any] = {"_index": write.index, "_id": write.key}
+            if write.stored is None:
+                ops += [{"create": meta}, write.source]
+            else:
+                meta.update(if_seq_no=write.stored.seq_no, if_primary_term=write.stored.primary_term)
+                ops += [{"index": meta}, write.source]
+        ops += page_ops
+        if not ops:
+            return [], [], 0
+        started = time.perf_counter()
+        response = self._call(lambda: self.es.bulk(operations=ops))
+        BULK_LATENCY.observe(time.perf_counter() - started)
+
+        conflicted: dict[int, Observation] = {}
+        rejected: dict[int, Rejection] = {}
+        transient: list[str] = []
+        pages_written = 0
+        items = response["items"]
+        for n, item in enumerate(items):
+            ((action, outcome),) = item.items()
+            status = outcome.get("status", 500)
+            write = writes[n] if n < len(writes) else None
+            if status < 300:
+                pages_written += write is None
+                continue
+            error = outcome.get("error", {})
+            if status == 409 and write is not None:
+                conflicted.update({id(o): o for o in write.observations})
+            elif status in TRANSIENT_STATUSES:
+                transient.append(f"{status} {error.get('type')}")
+            elif write is not None and write.kind == "ad":
+                for obs in write.observations:
+                    rejected[id(obs)] = Rejection(
+                        obs, error.get("type", "rejected"), f"{status}: {error.get('reason')}"
+                    )
+            else:
+                cause = "entity_rejected" if write is not None else "page_rejected"
+                ENRICH_ERRORS.labels(cause=cause).inc()
+                log.error("document rejected", kind=cause, id=outcome.get("_id"), status=status, error=error)
+        if transient:
+            raise ElasticUnavailable(f"bulk items refused: {', '.join(sorted(set(transient)))}")
+        return list(conflicted.values()), list(rejected.values()), pages_written
+
+    def check(self) -> None:
+        """Raise ElasticUnavailable unless the cluster answers (``GET /`` may not exist: use health)."""
+        self._call(lambda: self.es.cluster.health(timeout="5s"))
+
+    def _call(self, request: Callable[[], Any]) -> Any:
+        """Run one request, turning 'cannot now' failures into ElasticUnavailable."""
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            return request()
+        except TransportError as exc:
+            raise ElasticUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except ApiError as exc:
+            if exc.meta.status in TRANSIENT_STATUSES or exc.meta.status == 404:
+                raise ElasticUnavailable(f"HTTP {exc.meta.status}: {exc.message}") from exc
+            raise

@@ -1,0 +1,1 @@
+"""Tor for Vigil: controlling tor daemons (stem), circuit isolation, the private test network."""

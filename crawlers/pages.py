@@ -1,0 +1,107 @@
+"""From a Scrapy response to a RawPage record: canonical URL, decoded body, profile fields."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from scrapy.http import Response, TextResponse
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from vigil.profiles import Selector, SiteProfile
+
+WHITESPACE = re.compile(r"\s+")
+
+
+def canonical_url(url: str, drop_params: list[str] | None = None) -> str:
+    """w3lib's canonical form (sorted query, no fragment), minus the profile's session/tracking params."""
+    if drop_params:
+        url = url_query_cleaner(url, drop_params, remove=True, keep_fragments=False)
+    return canonicalize_url(url)
+
+
+def content_type(response: Response) -> str:
+    value = response.headers.get(b"Content-Type") or b""
+    return value.decode("latin-1").split(";")[0].strip().lower()
+
+
+def is_html(response: Response, html_types: list[str]) -> bool:
+    """HTML-like by header; without a header, a TextResponse Scrapy recognised as HTML."""
+    kind = content_type(response)
+    if kind:
+        return kind in html_types and isinstance(response, TextResponse)
+    return isinstance(response, TextResponse) and response.__class__.__name__ == "HtmlResponse"
+
+
+@dataclass
+class Body:
+    text: str
+    decode_errors: bool
+    truncated: bool
+    size: int
+    sha256: str
+
+
+def decode_body(response: TextResponse, max_bytes: int) -> Body:
+    """Decode with the page's own charset; replace what does not decode and say so."""
+    raw = response.body
+    encoding = response.encoding
+    try:
+        text = raw.decode(encoding)
+        errors = False
+    except (UnicodeDecodeError, LookupError):
+        text = raw.decode(encoding if _known(encoding) else "utf-8", errors="replace")
+        errors = True
+    truncated = False
+    encoded = text.encode("utf-8")
+    if len(encoded) > max_bytes:
+        text = encoded[:max_bytes].decode("utf-8", errors="ignore")
+        truncated = True
+    return Body(text, errors, truncated, len(raw), hashlib.sha256(raw).hexdigest())
+
+
+def _known(encoding: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
+
+
+def select(response: TextResponse, selector: Selector) -> str | None:
+    """The selector's value: the attribute or the normalised text of every match, joined by newlines."""
+    nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
+    values: list[str] = []
+    for node in nodes:
+        if selector.attr:
+            value = node.attrib.get(selector.attr)
+        elif isinstance(node.root, str):
+            value = node.root
+        else:
+            value = " ".join(node.xpath(".//text()").getall())
+        value = WHITESPACE.sub(" ", value or "").strip()
+        if value:
+            values.append(value)
+    return "\n".join(values) if values else None
+
+
+def extract_fields(response: TextResponse, profile: SiteProfile) -> dict[str, str]:
+    """Values of the profile's ad field selectors; fields that match nothing are left out."""
+    fields: dict[str, str] = {}
+    for name, selector in profile.ads.fields.items():
+        value = select(response, selector)
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
+def record_headers(response: Response, names: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name in names:
+        value = response.headers.get(name)
+        if value is not None:
+            headers[name] = value.decode("latin-1")
+    return headers

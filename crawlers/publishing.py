@@ -1,0 +1,180 @@
+"""Item pipeline that publishes RawPage records to Kafka (key: canonical URL).
+
+kafka-python's producer (vigil.kafka.producer: acks=all, retries, bounded buffer, compressed
+batches) delivers in its own thread; each delivery is confirmed or counted as a failure by cause.
+A failed delivery closes the crawl with reason ``publish_failed``: the producer has already retried,
+so going on would fetch pages nobody receives. Everything is flushed when the spider closes.
+``VIGIL_PUBLISH_ENABLED = False`` turns the component off (benchmarks, profile dry runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawlers.config import vigil_settings
+from vigil import metrics
+from vigil.records import RawPage
+
+logger = logging.getLogger(__name__)
+
+# Room for the record's other fields and Kafka's per-record overhead.
+RECORD_HEADROOM = 64 * 1024
+
+
+class BrokerUnavailable(RuntimeError):
+    """Kafka could not be reached (or the topic is missing) when the crawl started."""
+
+
+def fit(page: RawPage, limit: int) -> bytes:
+    """The record as JSON no larger than ``limit`` bytes, shortening the body (and flagging it) if needed."""
+    value = page.to_bytes()
+    while len(value) > limit and page.body:
+        excess = len(value) - limit
+        keep = max(0, len(page.body.encode("utf-8")) - excess - 1024)
+        page.body = page.body.encode("utf-8")[:keep].decode("utf-8", errors="ignore")
+        page.truncated = True
+        value = page.to_bytes()
+    return value
+
+
+class KafkaPublisher:
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("VIGIL_PUBLISH_ENABLED", True):
+            raise NotConfigured("publishing disabled (VIGIL_PUBLISH_ENABLED)")
+        self.crawler = crawler
+        self.settings = vigil_settings(crawler.settings)
+        self.topic = self.settings.kafka.topics.pages_raw
+        self.limit = self.settings.kafka.max_message_bytes - RECORD_HEADROOM
+        self.flush_timeout = crawler.settings.getfloat("VIGIL_FLUSH_TIMEOUT", 60)
+        self.producer = None
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.delivered = 0
+        self.failures: Counter[str] = Counter()
+        self.first_failure: str | None = None
+        self._closing_requested = False
+
+    @classmethod
+    def from_crawler(cls, crawler) -> KafkaPublisher:
+        publisher = cls(crawler)
+        crawler.signals.connect(publisher.sync_stats, signal=signals.spider_closed)
+        return publisher
+
+    def open_spider(self) -> None:
+        from kafka.errors import KafkaError
+
+        from vigil.kafka import producer
+
+        kafka = self.settings.kafka
+        try:
+            self.producer = producer(kafka, max_block_ms=15000, bootstrap_timeout_ms=5000)
+            partitions = self.producer.partitions_for(self.topic)
+        except KafkaError as exc:
+            if self.producer is not None:
+                self.producer.close(timeout=1)
+            self.crawler.stats.set_value("vigil/broker_unreachable", f"{type(exc).__name__}: {exc}")
+            raise BrokerUnavailable(
+                f"Kafka at {kafka.bootstrap} is unreachable or topic {self.topic} is missing "
+                f"({type(exc).__name__}: {exc}); run `vigil stack up` and `vigil init`"
+            ) from None
+        if not partitions:
+            self.crawler.stats.set_value("vigil/broker_unreachable", f"topic {self.topic} has no partitions")
+            raise BrokerUnavailable(f"topic {self.topic} has no partitions on {kafka.bootstrap}; run `vigil init`")
+        logger.info("publishing to %s on %s", self.topic, kafka.bootstrap)
+
+    def process_item(self, item):
+        if not isinstance(item, RawPage):
+            return item
+        value = fit(item, self.limit)
+        try:
+            future = self.producer.send(self.topic, key=item.canonical_url.encode("utf-8"), value=value)
+        except Exception as exc:  # noqa: BLE001 - kafka-python raises many types; each is a named failure
+            self._failed(item.canonical_url, exc)
+            return item
+        with self.lock:
+            self.sent += 1
+        future.add_callback(self._delivered).add_errback(self._delivery_failed, item.canonical_url)
+        return item
+
+    def _delivered(self, _metadata) -> None:
+        with self.lock:
+            self.delivered += 1
+        metrics.RECORDS_PUBLISHED.labels(self.topic).inc()
+
+    def _delivery_failed(self, url: str, exc: BaseException) -> None:
+        self._failed(url, exc)
+
+    def _failed(self, url: str, exc: BaseException) -> None:
+        cause = type(exc).__name__
+        with self.lock:
+            self.failures[cause] += 1
+            first = self.first_failure is None
+            if first:
+                self.first_failure = f"record for {url} was not delivered to {self.topic}: {cause}: {exc}"
+        metrics.PUBLISH_ERRORS.labels(cause).inc()
+        logger.error("delivery failed for %s: %s: %s", url, cause, exc)
+        if first:
+            self._close_crawl()
+
+    def _close_crawl(self) -> None:
+        from twisted.internet import reactor
+
+        def close() -> None:
+            engine = self.crawler.engine
+            if engine is not None and engine.spider is not None and not self._closing_requested:
+                self._closing_requested = True
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(engine.close_spider_async(reason="publish_failed"))
+
+        reactor.callFromThread(close)
+
+    def close_spider(self) -> None:
+        if self.producer is None:
+            return
+        try:
+            self._flush()
+        finally:
+            self.producer.close(timeout=5)
+        with self.lock:
+            undelivered = self.sent - self.delivered - sum(self.failures.values())
+            if undelivered > 0:
+                self.failures["Undelivered"] += undelivered
+                self.first_failure = self.first_failure or (
+                    f"{undelivered} records to {self.topic} were not confirmed within {self.flush_timeout}s"
+                )
+        self.sync_stats()
+
+    def _flush(self) -> None:
+        """Flush, riding out kafka-python's transient flush errors (it re-queues split batches)."""
+        from kafka.errors import KafkaError, KafkaTimeoutError
+
+        deadline = time.monotonic() + self.flush_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                self.producer.flush(timeout=max(remaining, 0.1))
+                return
+            except KafkaTimeoutError as exc:
+                logger.error("flush of %s timed out: %s", self.topic, exc)
+                return
+            except KafkaError as exc:
+                if time.monotonic() >= deadline:
+                    logger.error("flush of %s failed: %s: %s", self.topic, type(exc).__name__, exc)
+                    return
+                time.sleep(0.1)
+
+    def sync_stats(self) -> None:
+        stats = self.crawler.stats
+        with self.lock:
+            stats.set_value("vigil/published", self.delivered)
+            for cause, count in self.failures.items():
+                stats.set_value(f"vigil/publish_failed/{cause}", count)
+            if self.first_failure:
+                stats.set_value("vigil/publish_error", self.first_failure)

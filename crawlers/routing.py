@@ -1,0 +1,111 @@
+"""How a profile's pages travel: clear net or Tor, plain HTTP or a headless browser.
+
+Every routing decision lives here so that the Tor handler can be plugged in without touching the
+spider. A Tor profile is never crawled over the clear net: if the Tor handler is missing, the
+crawl is refused.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from vigil.config import Settings, TorInstance
+from vigil.onion import OnionAddressError, is_onion, validate_onion
+from vigil.profiles import SiteProfile
+from vigil.records import Network, RenderMode
+from vigil.tor.isolation import instance_for
+
+TOR_HANDLER = "crawlers.tor.TorDownloadHandler"
+PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+
+
+class RoutingError(Exception):
+    """A profile cannot be crawled the way it asks to be (names the profile and the reason)."""
+
+
+@dataclass
+class Route:
+    network: Network
+    render_mode: RenderMode
+    resolve_locally: bool
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def tor_available() -> bool:
+    return importlib.util.find_spec("crawlers.tor") is not None
+
+
+def tor_instance(profile_id: str, settings: Settings) -> TorInstance:
+    """Profiles are spread over the configured tor instances, each profile always on the same one."""
+    return instance_for(settings.tor, profile_id)
+
+
+def check_onions(profile: SiteProfile) -> None:
+    """A .onion URL must be a valid v3 address and belong to a Tor profile (never resolved locally)."""
+    for url in [*profile.start_urls, *profile.sitemap_urls]:
+        host = urlsplit(url).hostname
+        if not is_onion(host):
+            continue
+        if profile.network != "tor":
+            raise RoutingError(f"profile {profile.id}: {url} is an onion address; set network: tor")
+        try:
+            validate_onion(host or "")
+        except OnionAddressError as exc:
+            raise RoutingError(f"profile {profile.id}: {exc}") from None
+
+
+def route(profile: SiteProfile, settings: Settings) -> Route:
+    chosen = Route(
+        network=profile.network,
+        render_mode="playwright" if profile.render_js else "http",
+        resolve_locally=profile.network != "tor",
+    )
+    handlers: dict[str, str] = {}
+    check_onions(profile)
+    if profile.network == "tor":
+        if not tor_available():
+            raise RoutingError(
+                f"profile {profile.id}: network is tor but the Tor download handler (crawlers.tor) "
+                "is not installed; refusing to crawl it over the clear net"
+            )
+        if profile.render_js and not settings.tor.allow_js:
+            raise RoutingError(
+                f"profile {profile.id}: render_js over Tor is refused (set tor.allow_js to override; "
+                "see docs/tor.md)"
+            )
+        from crawlers.tor import tor_settings
+
+        handlers = {"http": TOR_HANDLER, "https": TOR_HANDLER}
+        chosen.settings.update(tor_settings(settings, profile.id, profile.politeness.timeout))
+    if profile.render_js:
+        handlers = {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER}
+        chosen.settings.update(_playwright(profile, settings))
+    if handlers:
+        chosen.settings["DOWNLOAD_HANDLERS"] = handlers
+    return chosen
+
+
+def _playwright(profile: SiteProfile, settings: Settings) -> dict[str, Any]:
+    launch: dict[str, Any] = {
+        "executable_path": str(settings.crawl.chromium_path),
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+        "timeout": profile.politeness.timeout * 1000,
+    }
+    options: dict[str, Any] = {
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
+        "PLAYWRIGHT_ABORT_REQUEST": "crawlers.rendering.abort_request",
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": profile.politeness.timeout * 1000,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": profile.politeness.concurrency,
+    }
+    if profile.network == "tor":
+        instance = tor_instance(profile.id, settings)
+        launch["proxy"] = {"server": f"socks5://{instance.socks_host}:{instance.socks_port}"}
+        # Every request, robots.txt included, must go through the browser and so through Tor.
+        options["VIGIL_RENDER_ALL_REQUESTS"] = True
+    return options

@@ -1,0 +1,176 @@
+"""Run one crawl of one profile in this process and summarise it (used by ``vigil crawl`` and the bench).
+
+Twisted's reactor runs once per process: one ``run_crawl`` per process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigil.config import Settings
+from vigil.profiles import SiteProfile
+
+PROGRESS_INTERVAL = 0.5
+
+
+@dataclass
+class CrawlSummary:
+    job_id: str
+    profile_id: str
+    pages: int = 0
+    ads: int = 0
+    ad_ids: list[str] = field(default_factory=list)
+    published: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    ok: bool = False
+    skipped: dict[str, int] = field(default_factory=dict)
+    publish_failures: dict[str, int] = field(default_factory=dict)
+    finish_reason: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    truncated: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {k.removeprefix(prefix): int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
+def summarise(job_id: str, profile_id: str, stats: dict[str, Any], spider, reason: str, failure: str) -> CrawlSummary:
+    publish_failures = _prefixed(stats, "vigil/publish_failed/")
+    summary = CrawlSummary(
+        job_id=job_id,
+        profile_id=profile_id,
+        pages=getattr(spider, "pages", 0),
+        ads=len(getattr(spider, "ad_ids", [])),
+        ad_ids=list(getattr(spider, "ad_ids", [])),
+        published=int(stats.get("vigil/published", 0)),
+        errors=_prefixed(stats, "vigil/errors/"),
+        skipped=_prefixed(stats, "vigil/skipped/"),
+        publish_failures=publish_failures,
+        finish_reason=reason,
+        truncated=int(stats.get("vigil/truncated", 0)),
+    )
+    if publish_failures:
+        summary.errors["publish_failed"] = sum(publish_failures.values())
+    summary.message = failure or str(stats.get("vigil/publish_error", ""))
+    summary.ok = not failure and not publish_failures and reason not in ("", "publish_failed", "shutdown")
+    return summary
+
+
+def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None):
+    from scrapy.settings import Settings as ScrapySettings
+
+    values = ScrapySettings()
+    values.setmodule("crawlers.settings", priority="project")
+    values.set("VIGIL_SETTINGS", settings, priority="cmdline")
+    values.set("LOG_LEVEL", settings.log_level, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        values.set(key, value, priority="cmdline")
+    return values
+
+
+def run_crawl(
+    profile: SiteProfile,
+    settings: Settings,
+    *,
+    job_id: str,
+    reason: str = "manual",
+    max_pages: int | None = None,
+    incremental: bool = False,
+    known_ads: Path | None = None,
+    baseline: bool = False,
+    publish: bool = True,
+    overrides: dict[str, Any] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> CrawlSummary:
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from crawlers.spiders.site import SiteSpider
+
+    values = scrapy_settings(settings, {"VIGIL_PUBLISH_ENABLED": publish, **(overrides or {})})
+    process = CrawlerProcess(values)
+    crawler = process.create_crawler(SiteSpider)
+    outcome: dict[str, Any] = {"reason": "", "failure": "", "stats": {}}
+    started = time.monotonic()
+
+    def progress() -> None:
+        if on_progress is None or crawler.spider is None:
+            return
+        stats = crawler.stats.get_stats()
+        on_progress(
+            {
+                "pages": crawler.spider.pages,
+                "ads": len(crawler.spider.ad_ids),
+                "published": int(stats.get("vigil/published", 0)),
+                "errors": _prefixed(stats, "vigil/errors/"),
+                "seconds": time.monotonic() - started,
+            }
+        )
+
+    ticker = None
+
+    crawl_started = started
+
+    def engine_started() -> None:
+        nonlocal ticker, crawl_started
+        crawl_started = time.monotonic()
+        from twisted.internet import task
+
+        ticker = task.LoopingCall(progress)
+        ticker.start(PROGRESS_INTERVAL, now=True)
+
+    def spider_closed(spider, reason: str) -> None:
+        if ticker is not None and ticker.running:
+            ticker.stop()
+        publisher = _publisher(crawler)
+        if publisher is not None:
+            publisher.sync_stats()
+        outcome["reason"] = reason
+        outcome["seconds"] = time.monotonic() - crawl_started
+        outcome["stats"] = dict(crawler.stats.get_stats())
+
+    crawler.signals.connect(engine_started, signal=signals.engine_started)
+    crawler.signals.connect(spider_closed, signal=signals.spider_closed)
+
+    def failed(failure) -> None:
+        outcome["failure"] = f"{type(failure.value).__name__}: {failure.value}" if failure.value else str(failure)
+
+    deferred = process.crawl(
+        crawler,
+        profile=profile,
+        job_id=job_id,
+        reason=reason,
+        max_pages=max_pages,
+        incremental=incremental,
+        known_ads=str(known_ads) if known_ads else None,
+        baseline=baseline,
+    )
+    deferred.addErrback(failed)
+    process.start()
+    if not outcome["stats"] and crawler.stats is not None:
+        outcome["stats"] = dict(crawler.stats.get_stats())
+    if outcome["reason"] == "" and not outcome["failure"]:
+        outcome["failure"] = "the crawl did not run to its end"
+    summary = summarise(job_id, profile.id, outcome["stats"], crawler.spider, outcome["reason"], outcome["failure"])
+    summary.seconds = round(outcome.get("seconds") or time.monotonic() - started, 3)
+    broker = outcome["stats"].get("vigil/broker_unreachable")
+    if broker and not summary.message:
+        summary.message = f"Kafka unreachable: {broker}"
+        summary.ok = False
+    return summary
+
+
+def _publisher(crawler):
+    from crawlers.publishing import KafkaPublisher
+
+    scraper = getattr(crawler.engine, "scraper", None) if crawler.engine else None
+    pipelines = getattr(getattr(scraper, "itemproc", None), "middlewares", ())
+    return next((p for p in pipelines if isinstance(p, KafkaPublisher)), None)

@@ -1,0 +1,408 @@
+"""Site profiles: one YAML file per site, telling the generic spider where to go and what an ad is.
+
+The scheduler, the CLI and the crawlers all read profiles through this module, so a profile is
+validated the same way everywhere. Every failure is a ``ProfileError`` naming the file, the key
+and the reason. The keys are documented, with a complete example, in docs/profiles.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+PROFILE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+PROFILE_SUFFIXES = (".yaml", ".yml")
+
+
+class ProfileError(Exception):
+    """An unusable profile: ``file: key: reason``."""
+
+    def __init__(self, file: str | Path, key: str, reason: str):
+        self.file, self.key, self.reason = str(file), key, reason
+        super().__init__(f"{self.file}: {key}: {reason}")
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc})") from None
+    return pattern
+
+
+def _css_compiles(css: str) -> str:
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(css)
+    except SelectorError as exc:
+        raise ValueError(f"not a valid CSS selector ({exc})") from None
+    return css
+
+
+def _xpath_compiles(xpath: str) -> str:
+    from lxml import etree
+
+    try:
+        etree.XPath(xpath)
+    except etree.XPathSyntaxError as exc:
+        raise ValueError(f"not a valid XPath expression ({exc})") from None
+    return xpath
+
+
+class Selector(Part):
+    """Exactly one of css, xpath; ``attr`` picks an attribute instead of the text."""
+
+    css: str | None = None
+    xpath: str | None = None
+    attr: str | None = None
+
+    @field_validator("css")
+    @classmethod
+    def _css(cls, value: str | None) -> str | None:
+        return value if value is None else _css_compiles(value)
+
+    @field_validator("xpath")
+    @classmethod
+    def _xpath(cls, value: str | None) -> str | None:
+        return value if value is None else _xpath_compiles(value)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Selector:
+        if (self.css is None) == (self.xpath is None):
+            raise ValueError("give exactly one of css, xpath")
+        return self
+
+
+class FollowRule(Part):
+    """Links to follow as listing pages: css/xpath select link elements, regex matches absolute URLs."""
+
+    css: str | None = None
+    xpath: str | None = None
+    regex: str | None = None
+
+    _css = field_validator("css")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _xpath = field_validator("xpath")(classmethod(lambda cls, v: v if v is None else _xpath_compiles(v)))
+    _regex = field_validator("regex")(classmethod(lambda cls, v: v if v is None else _compiles(v)))
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FollowRule:
+        if sum(v is not None for v in (self.css, self.xpath, self.regex)) != 1:
+            raise ValueError("give exactly one of css, xpath, regex")
+        return self
+
+
+class AdRule(Part):
+    """Which URLs are ads, how to read their id, and (optionally) where their fields are."""
+
+    url_regex: str
+    id_regex: str | None = Field(None, description="first group (or whole match) is the ad id")
+    fields: dict[str, Selector] = {}
+
+    _url = field_validator("url_regex")(classmethod(lambda cls, v: _compiles(v)))
+
+    @field_validator("id_regex")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is not None and re.compile(_compiles(value)).groups > 1:
+            raise ValueError("use at most one capturing group (the ad id)")
+        return value
+
+    def is_ad(self, url: str) -> bool:
+        return re.search(self.url_regex, url) is not None
+
+    def ad_id(self, url: str) -> str | None:
+        if not self.id_regex:
+            return None
+        found = re.search(self.id_regex, url)
+        if found is None:
+            return None
+        return found.group(1) if found.re.groups else found.group(0)
+
+
+class WaitFor(Part):
+    css: str
+    timeout: float = Field(10.0, gt=0, description="seconds")
+    pages: Literal["listing", "ad", "all"] = Field("listing", description="which pages wait for it")
+
+    _css = field_validator("css")(classmethod(lambda cls, v: _css_compiles(v)))
+
+
+class Limits(Part):
+    max_pages: int = Field(1000, ge=1)
+    max_depth: int = Field(5, ge=0, description="0 = start pages only")
+    max_seconds: float | None = Field(None, gt=0, description="stop the crawl after this long")
+
+
+class Politeness(Part):
+    download_delay: float = Field(1.0, ge=0)
+    concurrency: int = Field(4, ge=1, le=64, description="parallel requests per domain")
+    obey_robots: bool = True
+    autothrottle: bool = True
+    timeout: float = Field(30.0, gt=0, description="per request, seconds (page render included)")
+    retries: int = Field(2, ge=0)
+    user_agent: str | None = None
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '2h', '1d', '1h30m', '45s' -> timedelta; ValueError otherwise."""
+    found = DURATION.match(text.strip()) if text and text.strip() else None
+    if not found or not any(found.groups()):
+        raise ValueError(f"expected a duration like 30m, 2h, 1d or 1h30m, got {text!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    span = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if span.total_seconds() <= 0:
+        raise ValueError("duration must be positive")
+    return span
+
+
+class Watch(Part):
+    """When monitoring re-crawls the site: ``every`` (interval) or ``cron`` (5-field crontab)."""
+
+    every: str | None = None
+    cron: str | None = None
+    incremental: bool = True
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"not a valid crontab expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> Watch:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of every, cron")
+        return self
+
+    @property
+    def interval(self) -> timedelta | None:
+        return parse_duration(self.every) if self.every else None
+
+
+class FromEnv(Part):
+    """A secret read from the environment when the crawl starts, never stored in the profile."""
+
+    env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+SecretValue = Annotated[str | FromEnv, Field(union_mode="left_to_right")]
+
+
+class SiteProfile(Part):
+    id: str
+    name: str = ""
+    network: Literal["clearnet", "tor"] = "clearnet"
+    via_tor: bool = Field(False, description="same as network: tor")
+    start_urls: list[str] = []
+    sitemap_urls: list[str] = []
+    allowed_domains: list[str] | None = Field(None, description="default: hosts of start and sitemap URLs")
+    country: str | None = None
+    language: str | None = None
+    follow: list[FollowRule] = []
+    ads: AdRule
+    render_js: bool = False
+    wait_for: WaitFor | None = None
+    allow_private_network: bool = False
+    limits: Limits = Limits()
+    politeness: Politeness = Politeness()
+    watch: Watch | None = None
+    headers: dict[str, SecretValue] = {}
+    cookies: dict[str, SecretValue] = {}
+    drop_query_params: list[str] = Field(default_factory=list, description="removed before dedup")
+    enabled: bool = True
+    source: Path | None = Field(None, exclude=True, description="the file it was read from")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not PROFILE_ID.match(value):
+            raise ValueError("must match [a-z0-9-]+ (lower-case letters, digits, hyphens)")
+        return value
+
+    @field_validator("start_urls", "sitemap_urls")
+    @classmethod
+    def _urls(cls, values: list[str]) -> list[str]:
+        for url in values:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        return values
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import phonenumbers
+
+        upper = value.upper()
+        if upper not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return upper
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z]{2,3}", value.lower()):
+            raise ValueError(f"{value!r} is not an ISO 639 language code (e.g. nl, de, pt)")
+        return value.lower() if value else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SiteProfile:
+        if self.via_tor:
+            self.network = "tor"
+        if not self.start_urls and not self.sitemap_urls:
+            raise ValueError("give start_urls or sitemap_urls (or both)")
+        if self.wait_for is not None and not self.render_js:
+            raise ValueError("wait_for needs render_js: true")
+        return self
+
+    @property
+    def domains(self) -> list[str]:
+        if self.allowed_domains is not None:
+            return self.allowed_domains
+        hosts = {urlsplit(u).hostname for u in [*self.start_urls, *self.sitemap_urls]}
+        return sorted(h for h in hosts if h)
+
+    def resolved_headers(self) -> dict[str, str]:
+        return self._resolve("headers", self.headers)
+
+    def resolved_cookies(self) -> dict[str, str]:
+        return self._resolve("cookies", self.cookies)
+
+    def _resolve(self, section: str, values: dict[str, str | FromEnv]) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        for name, value in values.items():
+            if isinstance(value, FromEnv):
+                if value.env not in os.environ:
+                    raise ProfileError(
+                        self.source or self.id,
+                        f"{section}.{name}",
+                        f"environment variable {value.env} is not set",
+                    )
+                resolved[name] = os.environ[value.env]
+            else:
+                resolved[name] = value
+        return resolved
+
+
+TYPE_MISMATCH = {"string_type", "model_type", "model_attributes_type", "dict_type"}
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    """The most telling error: for an either/or key (text or {env: VAR}) the one past the type check."""
+    first = min(error.errors(), key=lambda e: (e["type"] in TYPE_MISMATCH, -len(e["loc"])))
+    key = ""
+    for part in first["loc"]:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif not str(part).startswith(("function-", "str", "FromEnv")):
+            key += f".{part}" if key else str(part)
+    key = key or "(root)"
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif first["type"] == "missing":
+        reason = "required key is missing"
+    return key, reason
+
+
+def parse_profile(data: Any, source: str | Path = "<profile>") -> SiteProfile:
+    if not isinstance(data, dict):
+        raise ProfileError(source, "(root)", "the file must hold a mapping of keys")
+    try:
+        profile = SiteProfile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(source, *_describe(exc)) from None
+    profile.source = Path(source) if source != "<profile>" else None
+    return profile
+
+
+def load_profile(path: str | Path) -> SiteProfile:
+    """Read and validate one profile file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(path, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(path, "(file)", f"cannot be read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(path, "(file)", f"not valid YAML ({exc})".replace("\n", " ")) from None
+    profile = parse_profile(data, path)
+    if profile.id != path.stem:
+        raise ProfileError(path, "id", f"must equal the file name {path.stem!r}, got {profile.id!r}")
+    return profile
+
+
+def profile_files(directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix in PROFILE_SUFFIXES and p.is_file())
+
+
+def load_profiles(directory: str | Path) -> tuple[list[SiteProfile], list[ProfileError]]:
+    """Every profile in the directory, and every error; one bad file never hides the others."""
+    profiles: list[SiteProfile] = []
+    errors: list[ProfileError] = []
+    seen: dict[str, Path] = {}
+    for path in profile_files(directory):
+        try:
+            profile = load_profile(path)
+        except ProfileError as exc:
+            errors.append(exc)
+            continue
+        if profile.id in seen:
+            errors.append(ProfileError(path, "id", f"{profile.id!r} is already used by {seen[profile.id]}"))
+            continue
+        seen[profile.id] = path
+        profiles.append(profile)
+    return profiles, errors
+
+
+def find_profile(ref: str | Path, directory: str | Path) -> SiteProfile:
+    """A profile by path (anything with a / or a .yaml suffix that exists) or by id in the directory."""
+    candidate = Path(ref)
+    if candidate.suffix in PROFILE_SUFFIXES or os.sep in str(ref) or candidate.is_file():
+        return load_profile(candidate)
+    for suffix in PROFILE_SUFFIXES:
+        path = Path(directory) / f"{ref}{suffix}"
+        if path.is_file():
+            return load_profile(path)
+    raise ProfileError(Path(directory) / f"{ref}.yaml", "(file)", f"no profile with id {str(ref)!r} in {directory}")

@@ -1,15 +1,14 @@
 """The enrichment worker (`vigil worker enrich`) against the real local Kafka and Elasticsearch.
 
 Every test runs the worker as a subprocess on the per-test topics and aliases of ``vigil_env``.
-Until ``pipelines.analysis`` exists, the worker subprocess gets a trivial stand-in analyser through
-a ``sitecustomize`` module written to the test's scratch directory (never into the repository);
-the test of extracted entities and indicators needs the real one and is skipped without it.
+To prove that an extractor raising is dead-lettered, the worker subprocess gets a ``sitecustomize``
+module (written to the test's scratch directory, never into the repository) that makes the real
+``analyze`` raise on pages carrying a marker; everything else is the real analyser.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -28,30 +27,22 @@ from vigil.records import RawPage
 
 pytestmark = pytest.mark.integration
 
-REAL_ANALYSIS = importlib.util.find_spec("pipelines.analysis") is not None
 RAISE_MARKER = "RAISE-IN-ANALYSIS"
 
-STAND_IN = f'''
-"""Test-only stand-in for pipelines.analysis, active only while the real module is missing."""
-import hashlib, importlib.util, re, sys, types
+FAULT_INJECTOR = f'''
+"""Test-only fault injection: the real analyser raises on pages carrying the marker."""
+import pipelines.analysis as analysis
 
-if importlib.util.find_spec("pipelines.analysis") is None:
-    from vigil.records import AdDocument
+_real_analyze = analysis.analyze
 
-    def analyze(page):
-        if {RAISE_MARKER!r} in page.body:
-            raise RuntimeError("stand-in extractor failure")
-        text = re.sub(r"<[^>]+>", " ", page.body)
-        phones = sorted(set(re.findall(r"\\+1\\d{{10}}", text)))
-        return AdDocument(
-            ad_key="", profile_id=page.profile_id, url=page.url, canonical_url=page.canonical_url,
-            ad_id=page.ad_id, title=page.fields.get("title", ""), text=" ".join(text.split()),
-            phones=phones, content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        )
 
-    module = types.ModuleType("pipelines.analysis")
-    module.analyze = analyze
-    sys.modules["pipelines.analysis"] = module
+def analyze(page):
+    if {RAISE_MARKER!r} in page.body:
+        raise RuntimeError("injected extractor failure")
+    return _real_analyze(page)
+
+
+analysis.analyze = analyze
 '''
 
 AD_HTML = """<!doctype html><html><head><title>{title}</title></head><body>
@@ -209,10 +200,10 @@ def stack_io(vigil_env):
 
 @pytest.fixture
 def start_worker(vigil_env, tmp_path):
-    """Starts worker subprocesses (stand-in analyser on the path when needed); stops them afterwards."""
-    scratch = tmp_path / "stand-in"
+    """Starts worker subprocesses (with the fault injector on the path); stops them afterwards."""
+    scratch = tmp_path / "fault-injection"
     scratch.mkdir()
-    (scratch / "sitecustomize.py").write_text(STAND_IN)
+    (scratch / "sitecustomize.py").write_text(FAULT_INJECTOR)
     started: list[Worker] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> Worker:
@@ -234,7 +225,6 @@ def _metrics(port: int) -> str:
         return response.read().decode()
 
 
-@pytest.mark.skipif(not REAL_ANALYSIS, reason="pipelines.analysis (analyze) is not written yet")
 def test_ads_carry_the_expected_entities_and_indicators(vigil_env, stack_io, start_worker):
     from pipelines.analysis import analyze
 
@@ -441,32 +431,28 @@ def test_elasticsearch_outage_of_20_seconds_loses_nothing(vigil_env, stack_io, s
 def test_poison_records_go_to_the_dead_letter_topic_and_the_worker_goes_on(vigil_env, stack_io, start_worker):
     metrics_port = free_port()
     good = simple_ads(3)
-    raising = ad_page(99, f"{RAISE_MARKER}: only the stand-in analyser raises on this")
+    raising = ad_page(99, f"{RAISE_MARKER}: the injected fault makes the analyser raise on this")
     wrong_schema = json.dumps({**json.loads(good[0].to_bytes()), "status": "two hundred"}).encode()
     poison: list[bytes | RawPage | None] = [
         b"\x00\xff not json at all {",
         b'{"hello": "world"}',
         wrong_schema,
         None,
+        raising,
     ]
-    if not REAL_ANALYSIS:
-        poison.append(raising)
     stack_io.send([good[0], *poison, good[1], good[2]])
     worker = start_worker("--group", "g-poison", "--metrics-port", str(metrics_port))
     assert wait_for(lambda: stack_io.caught_up("g-poison"), timeout=60), worker.log()[-3000:]
 
     letters = stack_io.read(vigil_env.settings.kafka.topics.pages_dlq)
     causes = sorted(letter["error_type"] for letter in letters)
-    expected = sorted(
-        ["invalid_json", "schema", "schema", "invalid_json"] + ([] if REAL_ANALYSIS else ["analysis"])
-    )
+    expected = sorted(["invalid_json", "schema", "schema", "invalid_json", "analysis"])
     assert causes == expected
     assert all(letter["stage"] == "enrich" and letter["source_topic"] == vigil_env.settings.kafka.topics.pages_raw
                for letter in letters)  # fmt: skip
     originals = {letter["original"] for letter in letters}
     assert '{"hello": "world"}' in originals and wrong_schema.decode() in originals
-    if not REAL_ANALYSIS:
-        assert any("stand-in extractor failure" in letter["error"] for letter in letters)
+    assert any("injected extractor failure" in letter["error"] for letter in letters)
 
     assert sorted(stack_io.docs(vigil_env.settings.es.indices.ads)) == [
         f"fixture-escorts:{n}" for n in range(3)

@@ -3,16 +3,36 @@
 #   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21)
 #   - a virtualenv with the project and its dev tools
 #   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory)
+#
+# The container image (deploy/Dockerfile) runs this same script with --runtime: the Debian
+# packages the roles need at run time (tor, chromium, privoxy; no maven, no JDK), a plain
+# (non-editable) install without dev tools, and no Kafka/Elasticsearch download.
+#   --runtime       the image's install, as above
+#   --system-only   only the Debian packages (the image installs them in their own layer)
+# Without flags (`make setup`) it does exactly what it always did.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${VENV:-.venv}
-APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates)
+RUNTIME=0
+SYSTEM_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) RUNTIME=1 ;;
+    --system-only) SYSTEM_ONLY=1 ;;
+    *) echo "usage: $0 [--runtime] [--system-only]" >&2; exit 2 ;;
+  esac
+done
+if [ "$RUNTIME" -eq 1 ]; then
+  APT_PACKAGES=(tor chromium privoxy curl ca-certificates)
+else
+  APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates)
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-if ! command -v java >/dev/null 2>&1; then missing+=(openjdk-17-jre-headless); fi
+if [ "$RUNTIME" -eq 0 ] && ! command -v java >/dev/null 2>&1; then missing+=(openjdk-17-jre-headless); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -26,8 +46,20 @@ for svc in tor privoxy; do
   fi
 done
 
+if [ "$SYSTEM_ONLY" -eq 1 ]; then
+  echo "setup: Debian packages done"
+  exit 0
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
+fi
+if [ "$RUNTIME" -eq 1 ]; then
+  # The image's venv: the project as an ordinary package, run-time dependencies only.
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q .
+  echo "setup: runtime install done"
+  exit 0
 fi
 stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

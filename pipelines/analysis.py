@@ -19,19 +19,12 @@ from pipelines.locations import find_location
 from pipelines.metadata import extract_metadata
 from pipelines.near_duplicates import ad_minhash, cluster_id, content_hash, signature_values
 from pipelines.prices import find_price
+from pipelines.regions import candidate_regions, country_region
 from pipelines.risk import score
 from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_html, main_text, parse, title
 from vigil.records import AdDocument, Entity, RawPage, Span
 
-ANALYZER_VERSION = "1.0.0"
-_REGION_ALIASES = {"UK": "GB", "EL": "GR"}
-
-
-def _region(country: str | None) -> str | None:
-    if not country or len(country.strip()) != 2 or not country.strip().isalpha():
-        return None
-    code = country.strip().upper()
-    return _REGION_ALIASES.get(code, code)
+ANALYZER_VERSION = "1.1.0"
 
 
 def _field_text(value: str) -> str:
@@ -42,10 +35,10 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-def _title_entities(title_text: str, region: str | None, known: set[tuple[str, str]]) -> list[Entity]:
+def _title_entities(title_text: str, regions: tuple[str, ...], known: set[tuple[str, str]]) -> list[Entity]:
     """Entities found only in the title: kept, with start/end -1 (spans index the main text)."""
     found = []
-    for entity in find_entities(title_text, region):
+    for entity in find_entities(title_text, regions):
         if (entity.type, entity.value) not in known:
             known.add((entity.type, entity.value))
             found.append(entity.model_copy(update={"start": -1, "end": -1}))
@@ -77,11 +70,12 @@ def analyze(page: RawPage) -> AdDocument:
     else:
         ad_title = ""
 
-    region = _region(page.country)
+    region = country_region(page.country)
     language = detect_language(f"{ad_title}\n{text}", page.language_hint)
+    regions = candidate_regions(region, language)
 
-    entities = find_entities(text, region)
-    entities += _title_entities(ad_title, region, {(e.type, e.value) for e in entities})
+    entities = find_entities(text, regions)
+    entities += _title_entities(ad_title, regions, {(e.type, e.value) for e in entities})
 
     sources = ((text, False), (ad_title, True))
     age_spans = [

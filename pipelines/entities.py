@@ -14,7 +14,7 @@ from vigil.records import Entity
 ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url")
 
 
-def normalize(entity_type: str, value: str, region: str | None = None) -> str | None:
+def normalize(entity_type: str, value: str, region: phones.Regions = None) -> str | None:
     """The normalised form of ``value`` as ``entity_type``, or None when it is not valid."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -37,7 +37,7 @@ def normalize(entity_type: str, value: str, region: str | None = None) -> str | 
     raise ValueError(f"unknown entity type {entity_type!r}; expected one of {', '.join(ENTITY_TYPES)}")
 
 
-def detect(value: str, region: str | None = None) -> tuple[str, str] | None:
+def detect(value: str, region: phones.Regions = None) -> tuple[str, str] | None:
     """Guess the type of a bare value: (type, normalised value), or None if none fits."""
     value = (value or "").strip()
     if not value:
@@ -56,8 +56,9 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def find_entities(text: str, region: str | None = None) -> list[Entity]:
-    """All entities in ``text`` with their spans, in order of appearance."""
+def find_entities(text: str, region: phones.Regions = None) -> list[Entity]:
+    """All entities in ``text`` with their spans, in order of appearance. ``region``: the region,
+    or candidate regions in order, in which national phone numbers are read."""
     found: list[Entity] = []
     taken: list[tuple[int, int]] = []
 
@@ -93,11 +94,19 @@ def find_entities(text: str, region: str | None = None) -> list[Entity]:
             taken.append((handle.start, handle.end))
             e164 = handle.value.split(":", 1)[1]
             found.append(Entity(type="phone", value=e164, raw=handle.raw, start=handle.start, end=handle.end))
-    for phone in phones.find_phones(text, region, exclude=taken):
+    numbers = list(phones.find_phones(text, region, exclude=taken))
+    for phone in numbers:
         found.append(
             Entity(
                 type="phone", value=phone.e164, raw=phone.raw, start=phone.start, end=phone.end,
                 obfuscated=phone.obfuscated,
+            )
+        )
+    for handle in handles.find_messenger_numbers(text, [(p.start, p.end, p.e164) for p in numbers]):
+        found.append(
+            Entity(
+                type="handle", value=handle.value, kind=handle.platform, raw=handle.raw,
+                start=handle.start, end=handle.end,
             )
         )
     found.sort(key=lambda e: (e.start, e.type))

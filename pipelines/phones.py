@@ -4,15 +4,16 @@ Ads hide numbers from scrapers: odd separators ("626❤757❤8225"), digits spel
 languages ("six one nine"), letters for digits ("2o9"), emoji keycaps and fullwidth digits. The
 text is cut into digit-bearing *units* (digit runs, keycaps, number words); adjacent units joined
 by short non-alphanumeric gaps form a *chain*; windows of a chain are tried, longest first, and
-kept only when phonenumbers says the number is valid for the region. Dates, and digits inside
-URLs or e-mail addresses, are not candidates.
+kept only when phonenumbers says the number is valid. A national number is read in each candidate
+region in turn (see pipelines/regions.py) and the first region where it is valid wins. Dates, and
+digits inside URLs or e-mail addresses, are not candidates.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,6 +49,8 @@ MIN_NATIONAL_DIGITS = 8
 MIN_INTERNATIONAL_DIGITS = 7
 MAX_DIGITS = 15
 
+Regions = str | Sequence[str] | None
+
 
 @dataclass(frozen=True)
 class PhoneMatch:
@@ -64,6 +67,7 @@ class _Unit:
     end: int
     digits: str
     obfuscated: bool
+    word: bool = False
 
 
 def _units(text: str) -> Iterator[_Unit]:
@@ -73,7 +77,7 @@ def _units(text: str) -> Iterator[_Unit]:
         if kind == "keycap":
             yield _Unit(match.start(), match.end(), raw[0], True)
         elif kind == "word":
-            yield _Unit(match.start(), match.end(), _WORD_VALUE[raw.lower()], True)
+            yield _Unit(match.start(), match.end(), _WORD_VALUE[raw.lower()], True, word=True)
         else:
             ascii_digits = "".join(
                 str(unicodedata.digit(ch)) if not ch.isascii() else ch for ch in raw.translate(_LETTER_DIGITS)
@@ -81,7 +85,11 @@ def _units(text: str) -> Iterator[_Unit]:
             yield _Unit(match.start(), match.end(), ascii_digits, not raw.isascii() or not raw.isdigit())
 
 
-def _joinable(gap: str) -> bool:
+def _joinable(gap: str, words: bool) -> bool:
+    """Whether two units belong to one number. A comma ends a number between digit runs ("5, 6")
+    but is a spoken pause between spelled digits ("zero seven nine one one, one two three")."""
+    if words and gap.strip() == ",":
+        return True
     if len(gap) > 6 or any(ch.isalnum() or ch in _FORBIDDEN_GAP for ch in gap):
         return False
     return len(gap.strip()) <= 3
@@ -93,7 +101,7 @@ def _chains(text: str, exclude: Iterable[tuple[int, int]]) -> Iterator[list[_Uni
     for unit in _units(text):
         if any(s <= unit.start < e for s, e in excluded):
             continue
-        if chain and not _joinable(text[chain[-1].end : unit.start]):
+        if chain and not _joinable(text[chain[-1].end : unit.start], unit.word and chain[-1].word):
             yield chain
             chain = []
         chain.append(unit)
@@ -110,22 +118,17 @@ def _national_prefix(region: str) -> str | None:
     return metadata.national_prefix if metadata else None
 
 
-def parse_digits(digits: str, international: bool, region: str | None) -> str | None:
-    """E.164 of a digit string if phonenumbers finds it valid, else None."""
-    if digits.startswith("00") and not international:
-        digits, international = digits[2:], True
-    minimum = MIN_INTERNATIONAL_DIGITS if international else MIN_NATIONAL_DIGITS
-    if not minimum <= len(digits) <= MAX_DIGITS:
-        return None
+def _as_regions(regions: Regions) -> tuple[str, ...]:
+    if not regions:
+        return ()
+    if isinstance(regions, str):
+        regions = (regions,)
+    return tuple(dict.fromkeys(r.strip().upper() for r in regions if r and r.strip()))
+
+
+def _valid_e164(number_text: str, region: str | None) -> str | None:
     try:
-        if international:
-            number = phonenumbers.parse("+" + digits, None)
-        elif region:
-            if _national_prefix(region) == "0" and not digits.startswith("0"):
-                return None
-            number = phonenumbers.parse(digits, region)
-        else:
-            return None
+        number = phonenumbers.parse(number_text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -133,13 +136,33 @@ def parse_digits(digits: str, international: bool, region: str | None) -> str | 
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def parse_digits(digits: str, international: bool, regions: Regions) -> str | None:
+    """E.164 of a digit string if phonenumbers finds it valid, else None. A national number is
+    read in each of ``regions`` in turn; the first region where it is valid wins."""
+    if digits.startswith("00") and not international:
+        digits, international = digits[2:], True
+    minimum = MIN_INTERNATIONAL_DIGITS if international else MIN_NATIONAL_DIGITS
+    if not minimum <= len(digits) <= MAX_DIGITS:
+        return None
+    if international:
+        return _valid_e164("+" + digits, None)
+    for region in _as_regions(regions):
+        if _national_prefix(region) == "0" and not digits.startswith("0"):
+            continue
+        e164 = _valid_e164(digits, region)
+        if e164:
+            return e164
+    return None
+
+
 def _has_plus(text: str, start: int) -> bool:
     return "+" in text[max(0, start - 2) : start]
 
 
-def find_phones(text: str, region: str | None = None, exclude: Iterable[tuple[int, int]] = ()) -> Iterator[PhoneMatch]:
-    """Valid phone numbers in ``text``; ``region`` (ISO country) reads national numbers."""
-    region = region.upper() if region else None
+def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, int]] = ()) -> Iterator[PhoneMatch]:
+    """Valid phone numbers in ``text``; ``region`` (an ISO country, or candidates in order) reads
+    national numbers."""
+    region = _as_regions(region)
     for chain in _chains(text, exclude):
         i = 0
         while i < len(chain):
@@ -171,11 +194,11 @@ def find_phones(text: str, region: str | None = None, exclude: Iterable[tuple[in
                 i += 1
 
 
-def normalize_phone(value: str, region: str | None = None) -> str | None:
+def normalize_phone(value: str, region: Regions = None) -> str | None:
     """E.164 of a phone number written any way the extractor understands, else None."""
     units = list(_units(value))
     if not units:
         return None
     digits = "".join(u.digits for u in units)
     international = value.lstrip().startswith("+")
-    return parse_digits(digits, international, region.upper() if region else None)
+    return parse_digits(digits, international, region)

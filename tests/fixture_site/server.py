@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import phonenumbers
 import yaml
 
 HERE = Path(__file__).resolve().parent
 ADS_FILE = HERE / "ads.yaml"
 REAL_ADS_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dig-ads" / "ads-sample.json"
+REAL_ATTRIBUTES_FILE = "ads-attributes-sample-100.json"
 PAGE_SIZE = 5
 HUGE_BYTES = 20 * 1024 * 1024
 BOMB_BYTES = 64 * 1024 * 1024
@@ -52,10 +54,31 @@ def load_ads() -> list[dict[str, Any]]:
     return yaml.safe_load(ADS_FILE.read_text(encoding="utf-8"))
 
 
+def _us_e164(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if phonenumbers.is_valid_number(number) else None
+
+
+def _source_phones(row: dict[str, Any], oracle: list[dict[str, Any]]) -> list[str]:
+    """The phones the data set states for one ad (its ``phone`` field and the attribute rows of
+    ads-attributes-sample-100.json), in E.164; values that are no valid US number are dropped (the
+    attribute extractor once read the CSS colour rgb(17, 85, 204) as a phone)."""
+    values = [row.get("phone") or ""] + [
+        r["value"] for r in oracle if r.get("ads_id") == row["id"] and r.get("attribute") == "phone"
+    ]
+    return sorted({e164 for e164 in map(_us_e164, values) if e164})
+
+
 def load_real_ads(path: Path = REAL_ADS_FILE) -> list[dict[str, Any]]:
-    """Real escort ads from the DIG sample as fixture ads; [] when the data set is absent."""
+    """Real escort ads from the DIG sample as fixture ads; [] when the data set is absent. They are
+    marked ``real``: their ``expected`` holds only what the data set states, their phones."""
     if not path.is_file():
         return []
+    oracle_file = path.with_name(REAL_ATTRIBUTES_FILE)
+    oracle = json.loads(oracle_file.read_text(encoding="utf-8")) if oracle_file.is_file() else []
     ads = []
     for row in json.loads(path.read_text(encoding="utf-8")):
         ads.append(
@@ -70,7 +93,8 @@ def load_real_ads(path: Path = REAL_ADS_FILE) -> list[dict[str, Any]]:
                 "location": row.get("city", ""),
                 "posted": (row.get("posttime") or "2013-11-03 00:00:00").replace(" ", "T")[:19] + "Z",
                 "source_url": row.get("url"),
-                "expected": {"phones": [row["phone"]] if row.get("phone") else []},
+                "real": True,
+                "expected": {"phones": _source_phones(row, oracle)},
             }
         )
     return ads

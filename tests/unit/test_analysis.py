@@ -108,6 +108,16 @@ def test_plain_text_body_and_unknown_country():
     assert doc.phones == ["+31612345678"] and doc.country is None
 
 
+def test_a_multi_country_board_reads_national_numbers_in_the_ad_language_region():
+    body = "<p>Hoi schatjes, ik ben Anna, net aangekomen in Amsterdam. Bel of WhatsApp: O6-12 34 56 78.</p>"
+    doc = analyze(page(body, country="GB"))
+    assert doc.language == "nl" and doc.country == "GB"
+    assert doc.phones == ["+31612345678"]
+    assert doc.handles == ["whatsapp:+31612345678"]
+    german = "<p>Hallo, ich bin Lena, neu in der Stadt. Termine nur per Telefon 0151 / 234 567 89.</p>"
+    assert analyze(page(german, country=None)).phones == ["+4915123456789"]
+
+
 def test_templated_pages_share_cluster_id():
     body = (
         "<p>{n} here, sweet and discreet companion for generous gentlemen, clean private apartment near "

@@ -63,10 +63,34 @@ def test_email_false_positives(text):
         ("signal.me/#p/+31612345678", ["signal:+31612345678"]),
         ("snap photos of me", []),
         ("whatsapp only", []),
+        ("http://www.socialsex.com/dating/hook-up", []),
+        ("viber: 0612345678", []),
     ],
 )
 def test_handles(text, expected):
     assert [h.value for h in find_handles(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("Bel of WhatsApp: O6-12 34 56 78 (geen anonieme nummers)", "NL", ["whatsapp:+31612345678"]),
+        ("escríbeme por WhatsApp al +34 612 345 678.", "ES", ["whatsapp:+34612345678"]),
+        ("Whatsapp me 0612345678", "NL", ["whatsapp:+31612345678"]),
+        ("WA: 0612345678", "NL", ["whatsapp:+31612345678"]),
+        ("Signal +31612345678", None, ["signal:+31612345678"]),
+        ("Viber/WhatsApp: +31612345678", None, ["viber:+31612345678", "whatsapp:+31612345678"]),
+        ("Telegram or call 0612345678", "NL", []),
+        ("Dzwoń: +48 600 123 456, wiadomości też na WhatsApp.", "PL", ["whatsapp:+48600123456"]),
+        ("Sunați la 0722 123 456 sau WhatsApp.", "RO", ["whatsapp:+40722123456"]),
+        ("Call 0611111111 or WhatsApp 0622222222", "NL", ["whatsapp:+31622222222"]),
+        ("Telegram @dubai_jobs or call +971 50 123 4567.", None, ["telegram:dubai_jobs"]),
+        ("Call 0612345678. WhatsApp me later", "NL", []),
+        ("call +31612345678, bad signal here", None, []),
+    ],
+)
+def test_a_number_next_to_a_messenger_is_also_its_handle(text, region, expected):
+    assert [e.value for e in find_entities(text, region) if e.type == "handle"] == expected
 
 
 def test_onion_v3_checksum():
@@ -100,6 +124,8 @@ def test_onions_found_in_text():
         ("handle", "Telegram:@Foo_Bar", None, "telegram:foo_bar"),
         ("handle", "https://t.me/Foo_Bar", None, "telegram:foo_bar"),
         ("handle", "@foo", None, None),
+        ("handle", "viber:+31 6 12345678", None, "viber:+31612345678"),
+        ("handle", "telegram:+31612345678", None, "telegram:+31612345678"),
         ("onion", f"http://{DDG_ONION.upper()}/x", None, DDG_ONION),
         ("url", "WWW.Example.com/a?b=2&a=1", None, "http://www.example.com/a?a=1&b=2"),
     ],

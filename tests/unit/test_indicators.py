@@ -194,3 +194,88 @@ def test_risk_is_noisy_or():
     risk, explanation, escalate = score(hits)
     assert risk == 75 and not escalate and "a (0.5)" in explanation
     assert score([]) == (0, "no indicators", False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Paszport przechowujemy w biurze dla bezpieczeństwa.",
+        "Pașaportul se predă coordonatorului la sosire.",
+        "Passport must be handed to the employer for visa processing.",
+        "Der Reisepass wird vom Arbeitgeber aufbewahrt.",
+        "Votre passeport sera remis à l'employeur à l'arrivée.",
+        "We bewaren je paspoort op kantoor.",
+        "Guardamos tu pasaporte durante el contrato.",
+    ],
+)
+def test_documents_withheld_multilingual(text):
+    assert "documents_withheld" in hits_for(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Flights paid, you repay the travel costs from your wages.",
+        "Billet d'avion avancé (remboursable sur salaire).",
+        "Pasaje pagado, la deuda se paga trabajando.",
+        "Die Reisekosten werden vom Lohn zurückgezahlt.",
+        "Zwrot kosztów podróży z wypłaty.",
+        "Biletul se returnează din salariu.",
+    ],
+)
+def test_debt_bondage_multilingual(text):
+    assert "debt_bondage" in hits_for(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cleaners wanted, no papers needed.",
+        "Geen papieren nodig.",
+        "Trabajo sin papeles, pago diario.",
+        "Keine Arbeitserlaubnis nötig.",
+        "Travail pour sans-papiers, payé en espèces.",
+        "Praca bez pozwolenia na pracę.",
+        "Lucru fără acte.",
+        "Lavoro senza permesso di soggiorno.",
+    ],
+)
+def test_no_documents_needed_multilingual(text):
+    hits = hits_for(text)
+    assert "no_documents_needed" in hits and hits["no_documents_needed"].category == "labour"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please bring your passport and work permit to the interview.",
+        "Experienced cleaners with documents in order.",
+        "Tickets paid by the company.",
+    ],
+)
+def test_ordinary_job_ad_wording_is_not_coercion(text):
+    assert not {"documents_withheld", "debt_bondage", "no_documents_needed"} & set(hits_for(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator_id"),
+    [
+        ("Taxă de plasare 250 euro, achitată la plecare.", "recruitment_fee"),
+        ("Nu este nevoie de experiență.", "labour_no_experience"),
+        ("Zakwaterowanie i transport zapewnione (potrącane z wypłaty).", "labour_wage_deductions"),
+        ("Zakwaterowanie i transport zapewnione.", "labour_transport_provided"),
+        ("Huisvesting wordt geregeld, inhouding 120 euro per week voor de kamer.", "labour_wage_deductions"),
+        ("Vermittlungsgebühr 400 € (wird vom ersten Lohn abgezogen).", "labour_wage_deductions"),
+        ("Pasaje pagado, alojamiento incluido.", "labour_travel_help"),
+        ("Selling one kidney, serious buyers only.", "organ_offer"),
+    ],
+)
+def test_recruitment_wording_in_the_fixture_board_languages(text, indicator_id):
+    assert indicator_id in hits_for(text)
+
+
+def test_work_without_papers_counts_towards_labour_cooccurrence():
+    text = "Geen papieren nodig. Huisvesting wordt geregeld, inhouding 120 euro per week voor de kamer."
+    assert {"no_documents_needed", "labour_accommodation_provided", "labour_wage_deductions", "labour_cooccurrence"} <= set(
+        hits_for(text)
+    )

@@ -3,7 +3,9 @@
 import pytest
 
 from pipelines.ages import find_ages
+from pipelines.indicators import Findings, match_indicators
 from pipelines.people import find_ethnicities, provider_count
+from vigil.records import Span
 
 
 @pytest.mark.parametrize(
@@ -34,6 +36,8 @@ from pipelines.people import find_ethnicities, provider_count
         ("idade: 18", 18),
         ("мне 19 лет", 19),
         ("16yo fresh", 16),
+        ("I'm Jessica, 21 years young", 21),
+        ("20 yrs young and sweet", 20),
     ],
 )
 def test_stated_ages(text, age):
@@ -52,10 +56,46 @@ def test_stated_ages(text, age):
         "100% me",
         "Hr/250, 30 min - 80",
         "in business for 15 yrs",
+        "10-15 years of experience",
+        "for 10 to 15 years",
+        "de 18 a 25 años de experiencia",
+        "25-30 Jahre Berufserfahrung",
+        "girls 18-25 € per hour",
+        "open 10-18 h",
+        "men 20-30 min",
     ],
 )
 def test_not_ages(text):
     assert list(find_ages(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ages"),
+    [
+        ("Hostesses aged 18-25 wanted", [18, 25]),
+        ("Girls 18-25 wanted for hostess jobs", [18, 25]),
+        ("women from 18 to 25 years old", [18, 25]),
+        ("18 to 25 years", [18, 25]),
+        ("jeunes femmes entre 18 et 24 ans", [18, 24]),
+        ("jeunes femmes 18-24 ans pour shootings", [18, 24]),
+        ("Frauen 18-24 Jahre", [18, 24]),
+        ("Alter zwischen 18 und 35", [18, 35]),
+        ("chicas de 18 a 25 años", [18, 25]),
+        ("dziewczyny od 18 do 25 lat", [18, 25]),
+        ("fete între 18 și 25 de ani", [18, 25]),
+        ("meisjes tussen 18 en 25 jaar", [18, 25]),
+    ],
+)
+def test_age_ranges_keep_both_bounds(text, ages):
+    assert [m.age for m in find_ages(text)] == ages
+
+
+def test_a_range_starting_under_18_asks_for_minors():
+    text = "girls 16-19 wanted"
+    ages = tuple((m.age, Span(text=text[m.start : m.end], start=m.start, end=m.end)) for m in find_ages(text))
+    assert [age for age, _ in ages] == [16, 19]
+    hits = match_indicators(Findings(text=text, ages=ages))
+    assert any(h.id == "stated_age_under_18" and h.escalate for h in hits)
 
 
 @pytest.mark.parametrize(

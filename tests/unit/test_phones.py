@@ -4,6 +4,7 @@ import phonenumbers
 import pytest
 
 from pipelines.phones import DIGIT_WORDS, find_phones, normalize_phone
+from pipelines.regions import candidate_regions, country_region
 
 LANGUAGE_INDEX = {"en": 0, "nl": 1, "de": 2, "fr": 3, "es": 4, "it": 5, "pl": 6, "ro": 7, "pt": 8}
 WORDS = {
@@ -136,3 +137,42 @@ def test_digits_inside_excluded_spans_are_ignored():
 )
 def test_normalize_phone(value, region, expected):
     assert normalize_phone(value, region) == expected
+
+
+def test_comma_pauses_between_spelled_digits():
+    found = list(find_phones("Call or text: zero seven nine one one, one two three four five six.", "GB"))
+    assert [m.e164 for m in found] == ["+447911123456"]
+    assert found[0].obfuscated and found[0].raw.endswith("six")
+    assert e164s("07911, 123456", "GB") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "regions", "expected"),
+    [
+        ("Bel: O6-12 34 56 78", ("GB", "NL", "BE"), "+31612345678"),
+        ("Telefon 0151 / 234 567 89", ("GB", "DE", "AT", "CH"), "+4915123456789"),
+        ("Appelez au 06.12.34.56.78", ("GB", "FR", "BE"), "+33612345678"),
+        ("Chiamami al 333 123 4567", ("GB", "IT"), "+393331234567"),
+        ("Sunați la 0722 123 456", ("GB", "RO"), "+40722123456"),
+        ("Call (205) 541-9574", ("GB", "US", "IE"), "+12055419574"),
+        ("Call 07911 123456", ("GB", "US", "IE"), "+447911123456"),
+    ],
+)
+def test_national_numbers_are_read_in_the_first_region_where_they_are_valid(text, regions, expected):
+    assert e164s(text, regions) == [expected]
+    assert e164s(text, regions[:1]) == ([expected] if regions[0] == "GB" and expected.startswith("+44") else [])
+
+
+def test_the_first_candidate_region_wins():
+    assert normalize_phone("0612345678", ["NL", "FR"]) == "+31612345678"
+    assert normalize_phone("0612345678", ["FR", "NL"]) == "+33612345678"
+    assert normalize_phone("0612345678", []) is None
+
+
+def test_candidate_regions_put_the_country_first_then_the_language():
+    assert candidate_regions("GB", "nl") == ("GB", "NL", "BE")
+    assert candidate_regions("uk", "en") == ("GB", "US", "IE")
+    assert candidate_regions(None, "de") == ("DE", "AT", "CH")
+    assert candidate_regions("FR", None) == ("FR",)
+    assert candidate_regions("XYZ", "xx") == ()
+    assert country_region(" el ") == "GR" and country_region("1") is None

@@ -231,6 +231,9 @@ class AlertsSettings(Section):
     backoff_seconds: float = Field(1.0, ge=0, description="first retry delay, doubled on each retry")
     mail_from: str = Field("vigil@localhost", description="From: of mailto:// URLs that name none")
     inbox: Path | None = Field(None, description="JSON-lines file receiving every delivered alert")
+    rules: Path | None = Field(
+        None, description="same as the top-level alerts_rules (VIGIL_ALERTS_RULES sets both); that one wins"
+    )
     group_id: str = "vigil-alerts"
 
 

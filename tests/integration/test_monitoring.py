@@ -1,0 +1,538 @@
+"""Monitoring on the real stack: scheduler, crawl worker, enrich worker and alerts worker as processes.
+
+Alerts are received by a local webhook (http.server) and a local SMTP server (aiosmtpd), both on
+127.0.0.1; the watched site is the fixture board.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from email.policy import default as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import vigil_executable
+from tests.fixture_site import FixtureSite
+from tests.helpers import free_port, wait_for
+from vigil.records import AdEvent
+
+pytestmark = pytest.mark.integration
+
+INTERVAL = 5.0
+MAX_JITTER = 0.5
+WATCHED_PHONE = "+44 7520 651234"
+OBFUSCATED_PHONE = "07520\u2764651\u2764234"
+
+
+@dataclass
+class Received:
+    at: float
+    title: str
+    body: str
+
+
+@dataclass
+class Webhook:
+    """A JSON webhook on 127.0.0.1 collecting Apprise's json:// posts."""
+
+    port: int = field(default_factory=free_port)
+    posts: list[Received] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                hook.posts.append(Received(time.time(), payload.get("title", ""), payload.get("message", "")))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
+
+    def about(self, text: str) -> list[Received]:
+        return [p for p in self.posts if text in p.body]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    """An SMTP server on 127.0.0.1 (aiosmtpd) that accepts any login, as an MTA for mailto:// URLs."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.port = free_port()
+        self.messages: list[Received] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                message = email.message_from_bytes(envelope.content, policy=email_policy)
+                part = message.get_body(preferencelist=("plain",))
+                body = part.get_content() if part is not None else ""
+                box.messages.append(Received(time.time(), str(message["subject"]), body))
+                return "250 OK"
+
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=lambda *args: AuthResult(success=True),
+            auth_require_tls=False,
+        )
+        self.controller.start()
+
+    def url(self, to: str = "ops@example.org") -> str:
+        return f"mailto://user:pass@127.0.0.1:{self.port}/?to={to}"
+
+    def about(self, text: str) -> list[Received]:
+        return [m for m in self.messages if text in m.body]
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+class Process:
+    """One `vigil ...` process with the test's configuration; its log is a file printed on failure."""
+
+    def __init__(self, vigil_env, name: str, *args: str):
+        self.name = name
+        self.log_path = Path(vigil_env.config_path).parent / f"{name}.log"
+        self.log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [vigil_executable(), *args],
+            env=vigil_env.env,
+            cwd=vigil_env.cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def kill9(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def tail(self, chars: int = 4000) -> str:
+        return f"--- {self.name} ---\n" + self.log_path.read_text(errors="replace")[-chars:]
+
+
+@pytest.fixture
+def processes():
+    """Processes stopped after the test; their logs are printed (pytest shows them on failure)."""
+    started: list[Process] = []
+    yield started
+    for process in reversed(started):
+        process.stop()
+    for process in started:
+        print(process.tail())
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    yield box
+    box.close()
+
+
+def configure(vigil_env, tmp_path: Path, rules: dict | None = None, **sections) -> dict:
+    """Give the test its own scheduler database, consumer groups, profiles folder and rules."""
+    config = yaml.safe_load(vigil_env.config_path.read_text()) or {}
+    uid = vigil_env.uid
+    (tmp_path / "profiles").mkdir(exist_ok=True)
+    config["profiles_dir"] = str(tmp_path / "profiles")
+    config["scheduler"] = {
+        "jobstore_url": f"sqlite:///{tmp_path / 'scheduler.sqlite'}",
+        "lease_seconds": 3,
+        "sync_seconds": 0.5,
+        "max_jitter_seconds": MAX_JITTER,
+    }
+    config["jobs"] = {"group_id": f"test-{uid}-crawl", "attempts": 2, "backoff_seconds": 1}
+    config["alerts"] = {
+        "group_id": f"test-{uid}-alerts",
+        "attempts": 3,
+        "backoff_seconds": 0.5,
+        "inbox": str(tmp_path / "inbox.jsonl"),
+    }
+    if rules is not None:
+        (tmp_path / "alerts.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+        config["alerts_rules"] = str(tmp_path / "alerts.yaml")
+    for key, value in sections.items():
+        config.setdefault(key, {}).update(value)
+    vigil_env.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+def board_profile(site: FixtureSite) -> dict:
+    """The board's escorts category only (7 ads over 2 listing pages), crawled without delays."""
+    return {
+        "id": "board",
+        "start_urls": [f"{site.url}category/escorts"],
+        "allowed_domains": ["127.0.0.1"],
+        "country": "GB",
+        "language": "en",
+        "follow": [{"css": "a.next"}],
+        "ads": {
+            "url_regex": r"/ad/\d+$",
+            "id_regex": r"/ad/(\d+)$",
+            "fields": {"title": {"css": "h1"}, "body": {"css": ".description"}},
+        },
+        "allow_private_network": True,
+        "limits": {"max_pages": 100, "max_depth": 5},
+        "politeness": {"download_delay": 0, "concurrency": 8, "obey_robots": False, "autothrottle": False},
+    }
+
+
+def jobs(settings, profile_id: str) -> list[dict]:
+    from vigil.elastic import client
+
+    es = client(settings.es)
+    es.indices.refresh(index=settings.es.indices.jobs)
+    found = es.search(
+        index=settings.es.indices.jobs,
+        query={"term": {"profile_id": profile_id}},
+        sort=[{"requested_at": "asc"}],
+        size=500,
+    )
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def finished(settings, profile_id: str, **conditions) -> list[dict]:
+    """Jobs that crawled to the end (not those skipped as superseded by a newer job)."""
+    return [
+        j
+        for j in jobs(settings, profile_id)
+        if j["state"] == "finished"
+        and not j.get("message", "").startswith("superseded")
+        and all(j.get(k) == v for k, v in conditions.items())
+    ]
+
+
+def history(vigil_env) -> list[dict]:
+    result = vigil_env.run("alerts", "history", "--json", "--limit", "500")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.timeout(300)
+def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailbox):
+    """Watched board: the baseline raises nothing, re-crawls are incremental, a new ad is alerted once
+    (webhook and e-mail) in time, an obfuscated watchlist phone fires its rule, a dead endpoint fails alone."""
+    down = free_port()
+    rules = {
+        "rules": [
+            {"id": "new-on-board", "when": {"new_ad": True, "profiles": ["board"]}},
+            {
+                "id": "watchlist",
+                "when": {"entities": {"phone": [WATCHED_PHONE], "wallet": [], "email": [], "handle": []}},
+            },
+        ],
+        "subscribers": [
+            {
+                "id": "ops",
+                "urls": [mailbox.url(), webhook.url],
+                "rules": ["new-on-board", "watchlist"],
+                "digest": 0,
+            },
+            {"id": "down", "urls": [f"json://127.0.0.1:{down}/hook"], "rules": ["new-on-board"]},
+        ],
+    }
+    configure(vigil_env, tmp_path, rules)
+    settings = vigil_env.settings
+    with FixtureSite(real_ads=False) as site:
+        profile = tmp_path / "profiles" / "board.yaml"
+        profile.write_text(yaml.safe_dump(board_profile(site), sort_keys=False))
+        added = vigil_env.run("watch", "add", "board", "--every", f"{INTERVAL:g}s")
+        assert added.returncode == 0, added.stderr
+
+        uid = vigil_env.uid
+        processes.append(Process(vigil_env, "enrich", "worker", "enrich", "--group", f"test-{uid}-enrich"))
+        processes.append(Process(vigil_env, "alerts", "worker", "alerts"))
+        processes.append(Process(vigil_env, "crawl", "worker", "crawl", "--slots", "2"))
+        processes.append(Process(vigil_env, "scheduler", "scheduler"))
+
+        def tails() -> str:
+            return "\n".join(p.tail() for p in processes)
+
+        assert wait_for(lambda: finished(settings, "board", baseline=True), timeout=90), tails()
+        baseline = finished(settings, "board", baseline=True)[0]
+        assert baseline["ads"] == 7 and baseline["pages"] >= 9, baseline
+
+        assert wait_for(lambda: finished(settings, "board", baseline=False), timeout=60), tails()
+        recrawl = finished(settings, "board", baseline=False)[0]
+        print(f"baseline crawl: {baseline['pages']} pages; incremental re-crawl: {recrawl['pages']} pages")
+        assert recrawl["new_ads"] == 0 and recrawl["pages"] <= 2, recrawl
+        time.sleep(1)
+        assert not webhook.posts and not mailbox.messages, "the baseline raised alerts"
+
+        ad = site.add_ad(
+            title="Fresh arrival in town",
+            body="New here and only for a few days. Discreet, clean and friendly, incall and outcall, "
+            "ask for Mia when you call the house.",
+        )
+        posted = time.time()
+        assert wait_for(
+            lambda: webhook.about(ad["url"]) and mailbox.about(ad["url"]), timeout=INTERVAL + 30
+        ), tails()
+        time.sleep(2)
+        hooks, mails = webhook.about(ad["url"]), mailbox.about(ad["url"])
+        assert len(hooks) == 1 and len(mails) == 1, (hooks, mails)
+        for received in (hooks[0], mails[0]):
+            assert "new-on-board" in received.body and "new ad on board" in received.body
+        alert = next(a for a in history(vigil_env) if a["subscriber"] == "ops" and a["url"] == ad["url"])
+        job = next(j for j in jobs(settings, "board") if j["job_id"] == alert["job_id"])
+        from datetime import datetime
+
+        run_started = datetime.fromisoformat(job["requested_at"]).timestamp()
+        arrived = max(hooks[0].at, mails[0].at)
+        print(
+            f"alert latency: {arrived - run_started:.2f}s from the run's start, "
+            f"{arrived - posted:.2f}s from posting (interval {INTERVAL:g}s)"
+        )
+        assert arrived - posted <= INTERVAL + MAX_JITTER + 5, tails()
+
+        flagged = site.add_ad(
+            title="Massage and more",
+            body=f"Relaxing massage and more in a private apartment near the station. Call me {OBFUSCATED_PHONE} "
+            "day and night, no withheld numbers.",
+        )
+        assert wait_for(lambda: len(webhook.about(flagged["url"])) >= 2, timeout=INTERVAL + 30), tails()
+        watch_hit = [p for p in webhook.about(flagged["url"]) if "Rule: watchlist" in p.body]
+        assert len(watch_hit) == 1 and "+447520651234" in watch_hit[0].body, webhook.about(flagged["url"])
+
+        def down_failed() -> bool:
+            return any(
+                a["subscriber"] == "down" and a["url"] == ad["url"] and a["status"] == "failed"
+                for a in history(vigil_env)
+            )
+
+        assert wait_for(down_failed, timeout=30), history(vigil_env)
+        record = next(a for a in history(vigil_env) if a["subscriber"] == "down" and a["url"] == ad["url"])
+        assert record["attempts"] == 3 and record["error"], record
+        mine = [a for a in history(vigil_env) if a["subscriber"] == "ops"]
+        assert all(a["status"] == "delivered" for a in mine), mine
+        inbox = [json.loads(line) for line in (tmp_path / "inbox.jsonl").read_text().splitlines()]
+        assert {a["alert_id"] for a in inbox} == {a["alert_id"] for a in mine}
+
+
+def produce(settings, *events: AdEvent) -> None:
+    from vigil.kafka import producer
+
+    client = producer(settings.kafka)
+    try:
+        for event in events:
+            client.send(
+                settings.kafka.topics.ad_events, key=event.ad_key.encode(), value=event.to_bytes()
+            ).get(30)
+    finally:
+        client.close()
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+@pytest.mark.timeout(180)
+def test_duplicate_events_alert_once_and_dead_endpoint_fails_alone(
+    vigil_env, tmp_path, processes, webhook, request
+):
+    """Re-delivered and duplicate events alert once, also after a restart; a dead endpoint is retried
+    then recorded as failed while the others get theirs; a digest subscriber gets one message."""
+    down = free_port()
+    metrics_port = free_port()
+    digest_hook = Webhook()
+    request.addfinalizer(digest_hook.close)
+    rules = {
+        "rules": [
+            {"id": "high-risk", "when": {"min_risk": 70}},
+            {"id": "keyword", "when": {"keywords": ["weekly roundup"]}},
+        ],
+        "subscribers": [
+            {"id": "ops", "urls": [webhook.url], "rules": ["high-risk"]},
+            {"id": "down", "urls": [f"json://127.0.0.1:{down}/hook"], "rules": ["high-risk"]},
+            {"id": "weekly", "urls": [digest_hook.url], "rules": ["keyword"], "digest": 3},
+        ],
+    }
+    configure(vigil_env, tmp_path, rules)
+    config = yaml.safe_load(vigil_env.config_path.read_text())
+    config["metrics_port"] = metrics_port
+    vigil_env.config_path.write_text(yaml.safe_dump(config))
+    event = AdEvent(
+        event_type="ad.new", ad_key="site:1", profile_id="site", url="http://site.test/ad/1", risk=85
+    )
+    again = event.model_copy(update={"event_id": "another-delivery", "event_type": "ad.changed"})
+    digested = [
+        AdEvent(
+            event_type="ad.new",
+            ad_key=f"site:{n}",
+            profile_id="site",
+            url=f"http://site.test/ad/{n}",
+            title="Weekly roundup",
+        )
+        for n in (2, 3)
+    ]
+    produce(vigil_env.settings, event, event, again, *digested)
+
+    worker = Process(vigil_env, "alerts", "worker", "alerts")
+    processes.append(worker)
+    assert wait_for(lambda: webhook.posts, timeout=30), worker.tail()
+    assert "Rule: high-risk" in webhook.posts[0].body and "risk 85 >= 70" in webhook.posts[0].body
+
+    def failed() -> list[dict]:
+        return [a for a in history(vigil_env) if a["subscriber"] == "down" and a["status"] == "failed"]
+
+    assert wait_for(failed, timeout=30), worker.tail()
+    record = failed()[0]
+    assert record["attempts"] == 3 and "127.0.0.1" in record["error"], record
+    assert 'vigil_alerts_failed_total{subscriber="down"} 1.0' in scrape(metrics_port)
+    assert wait_for(lambda: digest_hook.posts, timeout=15), worker.tail()
+    assert len(digest_hook.posts) == 1 and "2 alerts" in digest_hook.posts[0].title
+    assert all(e.url in digest_hook.posts[0].body for e in digested)
+
+    worker.stop()
+    processes.remove(worker)
+    produce(vigil_env.settings, event)
+    restarted = Process(vigil_env, "alerts-again", "worker", "alerts")
+    processes.append(restarted)
+    time.sleep(6)
+    assert len(webhook.posts) == 1, [p.title for p in webhook.posts]
+    ops = [a for a in history(vigil_env) if a["subscriber"] == "ops"]
+    assert len(ops) == 1 and ops[0]["status"] == "delivered" and ops[0]["delivered_at"], ops
+
+
+def crawl_jobs(settings) -> list:
+    """Every crawl job on the topic so far (read up to the end offsets of now), oldest first."""
+    from kafka import TopicPartition
+
+    from vigil.kafka import consumer
+    from vigil.records import CrawlJob
+
+    topic = settings.kafka.topics.crawl_jobs
+    client = consumer(settings.kafka, None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic)]
+        client.assign(partitions)
+        client.seek_to_beginning(*partitions)
+        ends = client.end_offsets(partitions)
+        found = []
+        while any(client.position(tp) < ends[tp] for tp in partitions):
+            for records in client.poll(timeout_ms=500).values():
+                found.extend(
+                    CrawlJob.from_bytes(r.value)
+                    for r in records
+                    if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                )
+        return sorted(found, key=lambda j: j.requested_at)
+    finally:
+        client.close()
+
+
+@pytest.mark.timeout(180)
+def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_env, tmp_path, processes):
+    configure(vigil_env, tmp_path)
+    site = {
+        "id": "quiet-board",
+        "start_urls": ["http://127.0.0.1:9/"],
+        "ads": {"url_regex": "/ad/", "id_regex": r"/ad/(\d+)"},
+    }
+    (tmp_path / "profiles" / "quiet-board.yaml").write_text(yaml.safe_dump(site))
+    assert vigil_env.run("watch", "add", "quiet-board", "--every", "2s").returncode == 0
+
+    first = Process(vigil_env, "scheduler-1", "scheduler")
+    second = Process(vigil_env, "scheduler-2", "scheduler")
+    processes.extend([first, second])
+    time.sleep(9)
+    published = crawl_jobs(vigil_env.settings)
+    assert 3 <= len(published) <= 6, [j.requested_at for j in published]
+    assert published[0].baseline and not any(j.baseline for j in published[1:])
+    assert all(j.incremental for j in published[1:])
+    gaps = [
+        (b.requested_at - a.requested_at).total_seconds()
+        for a, b in zip(published, published[1:], strict=False)
+    ]
+    assert min(gaps) > 1.0, f"two schedulers published one run twice: gaps {gaps}"
+
+    leader = first if "leader" in first.log_path.read_text() else second
+    leader.kill9()
+    listed = vigil_env.run("watch", "list", "--json")
+    assert json.loads(listed.stdout.splitlines()[0])["watch_id"] == "quiet-board"
+    processes.append(Process(vigil_env, "scheduler-3", "scheduler"))
+    before = len(published)
+    time.sleep(9)
+    after = crawl_jobs(vigil_env.settings)
+    assert len(after) >= before + 2, "runs did not continue after the leader was killed"
+    assert len({j.job_id for j in after}) == len(after)
+
+    assert vigil_env.run("watch", "pause", "quiet-board").returncode == 0
+    time.sleep(2)
+    paused_at = len(crawl_jobs(vigil_env.settings))
+    time.sleep(4)
+    assert len(crawl_jobs(vigil_env.settings)) == paused_at
+    state = json.loads(vigil_env.run("watch", "list", "--json").stdout.splitlines()[0])
+    assert state["paused"] and state["runs"] == paused_at
+
+
+@pytest.mark.timeout(120)
+def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, processes):
+    """An unknown profile makes `vigil crawl` exit 2: no retry can help, the job is failed at once."""
+    from vigil.kafka import producer
+    from vigil.records import CrawlJob
+
+    configure(vigil_env, tmp_path)
+    job = CrawlJob(profile_id="no-such-profile", reason="test")
+    client = producer(vigil_env.settings.kafka)
+    client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=b"no-such-profile", value=job.to_bytes()).get(
+        30
+    )
+    client.close()
+    worker = Process(vigil_env, "crawl", "worker", "crawl")
+    processes.append(worker)
+
+    def failed() -> list[dict]:
+        return [j for j in jobs(vigil_env.settings, "no-such-profile") if j["state"] == "failed"]
+
+    assert wait_for(failed, timeout=60), worker.tail()
+    record = failed()[0]
+    assert record["job_id"] == job.job_id and record["attempt"] == 1, record
+    assert "exited with 2" in record["message"] and "no-such-profile" in record["message"], record

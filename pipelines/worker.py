@@ -24,7 +24,8 @@ from pipelines.dead_letters import DeadLetterSink
 from pipelines.events import EVENT_FOR_STATUS, EventPublisher, ad_event
 from pipelines.indexer import ElasticUnavailable, Indexer, IndexResult, Observation, Outcome, ad_key
 from vigil.config import Settings
-from vigil.metrics import CONSUMER_LAG, ENRICH_ERRORS, ENRICH_RECORDS
+from vigil.kafka import report_lag
+from vigil.metrics import ENRICH_ERRORS, ENRICH_RECORDS
 from vigil.records import AdDocument, RawPage
 
 log = structlog.get_logger(__name__)
@@ -309,17 +310,8 @@ class EnrichWorker:
                 self.consumer.seek(tp, batch[0].offset)
 
     def _report_lag(self) -> None:
-        """Records between each assigned partition's position and its end, summed (gauge)."""
-        from kafka.errors import KafkaError
-
+        """At most every LAG_EVERY seconds: asking for the end offsets costs a round trip."""
         if time.monotonic() - self._lag_at < LAG_EVERY:
             return
         self._lag_at = time.monotonic()
-        assigned = list(self.consumer.assignment())
-        try:
-            ends = self.consumer.end_offsets(assigned, timeout_ms=5000) if assigned else {}
-            lag = sum(max(0, ends[tp] - self.consumer.position(tp, timeout_ms=5000)) for tp in assigned)
-        except KafkaError as exc:
-            log.debug("lag not measured", error=str(exc))
-            return
-        CONSUMER_LAG.labels(group=self.group, topic=self.topic).set(lag)
+        report_lag(self.consumer, self.group, self.topic)

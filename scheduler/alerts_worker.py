@@ -34,7 +34,8 @@ from scheduler.delivery import Delivery, mask
 from scheduler.job_status import job_is_baseline
 from scheduler.rules import AlertsConfig, Match, RulesError, evaluate, load_rules, rules_path
 from vigil.config import Settings
-from vigil.metrics import ALERTS_FAILED, ALERTS_SENT, CONSUMER_LAG
+from vigil.kafka import report_lag
+from vigil.metrics import ALERTS_FAILED, ALERTS_SENT
 from vigil.records import AdEvent, utcnow
 
 log = structlog.get_logger("vigil.alerts")
@@ -356,16 +357,7 @@ class AlertsWorker:
             log.warning("commit refused; re-delivered events are deduplicated", error=str(exc))
 
     def _report_lag(self) -> None:
-        from kafka.errors import KafkaError
-
-        assigned = list(self.consumer.assignment())
-        try:
-            ends = self.consumer.end_offsets(assigned) if assigned else {}
-            lag = sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
-        except KafkaError as exc:
-            log.debug("lag not measured", error=str(exc))
-            return
-        CONSUMER_LAG.labels(group=self.group, topic=self.topic).set(lag)
+        report_lag(self.consumer, self.group, self.topic)
 
 
 def run_alerts_worker(settings: Settings, rules: Path | None) -> int:

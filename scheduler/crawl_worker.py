@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from scheduler.consuming import subscribe_when_ready
 from scheduler.job_status import JobStatusReporter
 from vigil.config import Settings
-from vigil.metrics import CONSUMER_LAG
+from vigil.kafka import report_lag
 from vigil.records import CrawlJob, JobStatus, utcnow
 
 log = structlog.get_logger("vigil.crawl_worker")
@@ -272,16 +272,7 @@ class CrawlWorker:
             log.warning("commit refused (rebalance); the new owner re-runs uncommitted jobs", error=str(exc))
 
     def _report_lag(self) -> None:
-        from kafka.errors import KafkaError
-
-        assigned = list(self.consumer.assignment())
-        try:
-            ends = self.consumer.end_offsets(assigned) if assigned else {}
-            lag = sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
-        except KafkaError as exc:
-            log.debug("lag not measured", error=str(exc))
-            return
-        CONSUMER_LAG.labels(group=self.config.group_id, topic=self.topic).set(lag)
+        report_lag(self.consumer, self.config.group_id, self.topic)
 
     def _status(self, job: CrawlJob, state: str, **fields: Any) -> JobStatus:
         return JobStatus(

@@ -78,3 +78,22 @@ def ensure_topics(settings: KafkaSettings) -> dict[str, str]:
         return result
     finally:
         client.close()
+
+
+def report_lag(client, group: str, topic: str) -> int | None:
+    """Set the consumer-lag gauge: records between each assigned partition's position and its end.
+
+    Returns the lag, or None when Kafka could not be asked (the gauge then keeps its last value).
+    """
+    from kafka.errors import KafkaError
+
+    from vigil.metrics import CONSUMER_LAG
+
+    assigned = list(client.assignment())
+    try:
+        ends = client.end_offsets(assigned, timeout_ms=5000) if assigned else {}
+        lag = sum(max(0, ends[tp] - client.position(tp, timeout_ms=5000)) for tp in assigned)
+    except KafkaError:
+        return None
+    CONSUMER_LAG.labels(group=group, topic=topic).set(lag)
+    return lag

@@ -21,13 +21,15 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 import yaml
+
+from vigil.local_http import LocalHTTPServer
 
 HERE = Path(__file__).resolve().parent
 ADS_FILE = HERE / "ads.yaml"
@@ -298,8 +300,7 @@ class FixtureSite:
         self.board = Board(ads=ads)
         self.host, self.port = host, port
         self.blocked_host = blocked_host
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalHTTPServer | None = None
         self._huge: bytes | None = None
         self._bomb: bytes | None = None
 
@@ -350,18 +351,14 @@ class FixtureSite:
 
     def start(self) -> FixtureSite:
         handler = type("BoundHandler", (Handler,), {"board": self.board, "site": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fixture-site", daemon=True)
-        self._thread.start()
+        self._http = LocalHTTPServer(handler, self.host, self.port, name="fixture-site").start()
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> FixtureSite:
         return self.start()

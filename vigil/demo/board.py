@@ -15,7 +15,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from vigil.demo import dig_sample
 from vigil.demo.ads import generate
 from vigil.demo.catalogue import SECTIONS
+from vigil.local_http import LocalHTTPServer
 
 PAGE_SIZE = 20
 SAMPLE_SECTION = "us"
@@ -112,14 +113,13 @@ class DemoBoard:
         self._lock = threading.Lock()
         self._posted = 0
         self.requests = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._http is None:
             raise BoardError("the board is not running")
-        return f"http://{self.host}:{self._server.server_address[1]}/"
+        return f"http://{self.host}:{self._http.port}/"
 
     @property
     def port(self) -> int:
@@ -165,7 +165,7 @@ class DemoBoard:
 
         Handler.board = board
         try:
-            self._server = ThreadingHTTPServer((self.host, self.requested_port), Handler)
+            self._http = LocalHTTPServer(Handler, self.host, self.requested_port, name="demo-board").start()
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise BoardError(
@@ -173,19 +173,12 @@ class DemoBoard:
                     "choose another with --port"
                 ) from None
             raise BoardError(f"the board cannot listen on {self.host}:{self.requested_port}: {exc}") from None
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-board", daemon=True)
-        self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> DemoBoard:
         return self.start()

@@ -10,8 +10,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from vigil.local_http import LocalHTTPServer
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,7 @@ class WebhookReceiver:
         self.port = port
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalHTTPServer | None = None
 
     @property
     def apprise_url(self) -> str:
@@ -64,21 +65,14 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-webhook", daemon=True)
-        self._thread.start()
+        self._http = LocalHTTPServer(Handler, self.host, self.port, name="demo-webhook").start()
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()

@@ -383,7 +383,8 @@ class CrawlWorker:
                 known_file.write_text("".join(f"{ad}\n" for ad in sorted(known)), encoding="utf-8")
             command = self.command(job, known_file)
             process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             with self.lock:
                 self.processes[job.job_id] = process
@@ -416,6 +417,20 @@ def _summary(stdout: str) -> dict[str, Any] | None:
             except json.JSONDecodeError:
                 return None
     return None
+
+
+def _die_with_parent() -> None:
+    """Linux: the crawl gets SIGTERM when its worker dies, so a killed worker leaves no crawl behind.
+
+    Otherwise the orphan would go on publishing while the job's new owner crawls the site again.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux: the job's new owner re-runs the crawl; indexing is idempotent
 
 
 def _terminate(process: subprocess.Popen) -> None:

@@ -57,6 +57,9 @@ class KafkaSettings(Section):
     replication_factor: int = Field(1, ge=1)
     retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    session_timeout_ms: int = Field(
+        10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
+    )
 
     @field_validator("bootstrap")
     @classmethod

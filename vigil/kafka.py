@@ -34,6 +34,8 @@ def consumer(settings: KafkaSettings, group_id: str | None, *topics: str, **over
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.session_timeout_ms,
+        "heartbeat_interval_ms": max(1000, settings.session_timeout_ms // 4),
         "max_partition_fetch_bytes": settings.max_message_bytes + 1024 * 1024,
         "fetch_max_bytes": max(52428800, settings.max_message_bytes * 2),
         **settings.client_options(),

@@ -7,12 +7,11 @@ worker's uncommitted batch) must not count again; a crawl job re-run by the surv
 crawl worker's uncommitted job) fetches its pages again and publishes NEW records, so those ads are
 legitimately seen twice. Counting against the raw-pages topic makes the assertion exact for both.
 
-The crawl worker is killed together with its crawl subprocesses, as when a pod or host is lost:
-its crawls run in their own sessions (scheduler/crawl_worker.py), so a SIGKILL of the worker alone
-would leave them running and publishing, which a container runtime or systemd would not.
+A SIGKILLed crawl worker's crawl subprocesses must die with it (scheduler/crawl_worker.py asks
+the kernel for that), so that no orphan goes on publishing while the survivor re-runs the job.
 
-Failover time is dominated by kafka-python's consumer session timeout (45 s in kafka-python 3):
-a SIGKILLed member is only evicted when it expires, and no Vigil setting shortens it.
+Failover time is dominated by the consumer session timeout (``kafka.session_timeout_ms``, 10 s by
+default): a SIGKILLed member is only evicted when it expires.
 """
 
 from __future__ import annotations
@@ -41,6 +40,15 @@ pytestmark = pytest.mark.integration
 JOBS = 20
 MIN_PARTITIONS = 4
 CATEGORIES = ["escorts", "jobs", "us-escorts"]
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def children(pid: int) -> list[int]:
@@ -101,16 +109,19 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL the worker and its crawl subprocesses (frozen first, so it cannot start another)."""
+        """SIGKILL the worker (frozen first, so it cannot start another crawl); its crawls must follow.
+
+        A crawl worker's crawl subprocesses die with it (PR_SET_PDEATHSIG): a crawl left running
+        would go on publishing while the job's new owner crawls the site again.
+        """
         if self.alive():
             os.kill(self.pid, signal.SIGSTOP)
             self.orphans = children(self.pid)
             self.process.kill()
-            for child in self.orphans:
-                try:
-                    os.killpg(child, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            survivors = [pid for pid in self.orphans if not wait_for(lambda p=pid: not _running(p), timeout=30)]
+            for child in survivors:
+                os.killpg(child, signal.SIGKILL)
+            assert not survivors, f"crawl subprocesses {survivors} outlived their killed worker"
         self.process.wait(timeout=30)
         self._log.close()
 

@@ -198,7 +198,7 @@ class Kafka:
     def wait_ready(self, timeout: float) -> None:
         pid = self.pid()
         processes.wait_until(
-            self.healthy,
+            lambda: self.healthy() and self.coordinator_ready(),
             service="kafka",
             timeout=timeout,
             log=self.log,
@@ -231,6 +231,27 @@ class Kafka:
         try:
             cluster = client.describe_cluster()
             return bool(cluster.get("brokers"))
+        except Exception:  # noqa: BLE001
+            return False
+        finally:
+            client.close()
+
+    def coordinator_ready(self) -> bool:
+        """A group coordinator answers: consumer groups work only once ``__consumer_offsets`` exists.
+
+        A fresh broker creates that topic on the first coordinator lookup and answers
+        COORDINATOR_NOT_AVAILABLE until it is ready; readiness covers that window so that the first
+        worker or ``vigil demo`` right after ``vigil stack up`` does not fail on it.
+        """
+        from kafka.admin import KafkaAdminClient
+
+        try:
+            client = KafkaAdminClient(**self.settings.kafka.client_options(), request_timeout_ms=5000)
+        except Exception:  # noqa: BLE001 - not ready yet; wait_until names the service on timeout
+            return False
+        try:
+            client.describe_groups(["vigil-readiness"])
+            return True
         except Exception:  # noqa: BLE001
             return False
         finally:

@@ -203,6 +203,7 @@ def test_risk_is_noisy_or():
         "Pașaportul se predă coordonatorului la sosire.",
         "Passport must be handed to the employer for visa processing.",
         "Der Reisepass wird vom Arbeitgeber aufbewahrt.",
+        "Reisepass wird von der Agentur aufbewahrt.",
         "Votre passeport sera remis à l'employeur à l'arrivée.",
         "We bewaren je paspoort op kantoor.",
         "Guardamos tu pasaporte durante el contrato.",

@@ -419,18 +419,28 @@ def _summary(stdout: str) -> dict[str, Any] | None:
     return None
 
 
+def _load_prctl():
+    """libc's prctl, looked up once in the worker: the forked child of a threaded process must not
+    import or dlopen anything (another thread may have held the import lock at fork time)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: the job's new owner re-runs the crawl; indexing is idempotent
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """Linux: the crawl gets SIGTERM when its worker dies, so a killed worker leaves no crawl behind.
 
     Otherwise the orphan would go on publishing while the job's new owner crawls the site again.
     """
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return  # not Linux: the job's new owner re-runs the crawl; indexing is idempotent
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _terminate(process: subprocess.Popen) -> None:

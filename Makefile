@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 setup:
 	bash deploy/local/setup.sh
 
-test: setup
+test: setup lint
 	bash deploy/local/run-tests.sh $(PYTEST_ARGS)
 
 unit: setup
@@ -18,6 +18,7 @@ unit: setup
 
 lint: setup
 	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(VIGIL) stack up

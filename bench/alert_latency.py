@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.fixture_site import FixtureSite  # noqa: E402
-from vigil.config import load_settings  # noqa: E402
+from vigil.core.config import load_settings  # noqa: E402
 
 DEADLINE = 600.0
 
@@ -73,8 +73,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=3.0)
     args = parser.parse_args()
 
-    from vigil.elastic import client, install_templates
-    from vigil.kafka import admin, ensure_topics
+    from vigil.core.elastic import client, install_templates
+    from vigil.core.kafka import admin, ensure_topics
 
     started = time.monotonic()
     uid = uuid.uuid4().hex[:8]
@@ -105,7 +105,7 @@ def main() -> int:
     ensure_topics(settings.kafka)
     install_templates(settings.es)
     env = {**os.environ, "VIGIL_CONFIG": str(config_path)}
-    vigil = [sys.executable, "-c", "from vigil.cli import main; main()"]
+    vigil = [sys.executable, "-c", "from vigil.app.cli import main; main()"]
     processes: list[subprocess.Popen] = []
     site = FixtureSite(real_ads=False).start()
     try:

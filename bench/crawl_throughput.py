@@ -91,8 +91,8 @@ def main() -> None:
         serve(args.serve, args.listings, args.per_listing)
         return
 
-    from vigil.config import load_settings
-    from vigil.kafka import ensure_topics
+    from vigil.core.config import load_settings
+    from vigil.core.kafka import ensure_topics
 
     port = free_port()
     total = args.listings * (args.per_listing + 1) + 1

@@ -31,9 +31,9 @@ from pathlib import Path
 import yaml
 from enrich_throughput import ad_texts, page
 
-from vigil import kafka
-from vigil.config import load_settings
-from vigil.elastic import client, install_templates
+from vigil.core import kafka
+from vigil.core.config import load_settings
+from vigil.core.elastic import client, install_templates
 
 VIGIL = str(Path(sys.executable).parent / "vigil")
 PARTITIONS = 4

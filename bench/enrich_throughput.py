@@ -18,9 +18,9 @@ from pathlib import Path
 from pipelines.analysis import analyze
 from pipelines.indexer import Indexer, Observation
 from pipelines.worker import prepared
-from vigil.config import load_settings
-from vigil.elastic import client, install_templates
-from vigil.records import AdDocument, RawPage
+from vigil.core.config import load_settings
+from vigil.core.elastic import client, install_templates
+from vigil.core.records import AdDocument, RawPage
 
 PAGE_BYTES = 30_000
 ANALYZE_SECONDS = 30.0

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from vigil.config import Settings, load_settings
+from vigil.core.config import Settings, load_settings
 
 
 def vigil_settings(scrapy_settings) -> Settings:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from scrapy.http import Response, TextResponse
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from vigil.profiles import Selector, SiteProfile
+from vigil.core.profiles import Selector, SiteProfile
 
 WHITESPACE = re.compile(r"\s+")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.config import Settings
-from vigil.profiles import SiteProfile
+from vigil.core.config import Settings
+from vigil.core.profiles import SiteProfile
 
 
 def profile_settings(profile: SiteProfile, settings: Settings, max_pages: int | None = None) -> dict[str, Any]:

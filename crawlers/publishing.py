@@ -1,6 +1,6 @@
 """Item pipeline that publishes RawPage records to Kafka (key: canonical URL).
 
-kafka-python's producer (vigil.kafka.producer: acks=all, retries, bounded buffer, compressed
+kafka-python's producer (vigil.core.kafka.producer: acks=all, retries, bounded buffer, compressed
 batches) delivers in its own thread; each delivery is confirmed or counted as a failure by cause.
 A failed delivery closes the crawl with reason ``publish_failed``: the producer has already retried,
 so going on would fetch pages nobody receives. Everything is flushed when the spider closes.
@@ -18,8 +18,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawlers.config import vigil_settings
-from vigil import metrics
-from vigil.records import RawPage
+from vigil.core import metrics
+from vigil.core.records import RawPage
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class KafkaPublisher:
     def open_spider(self) -> None:
         from kafka.errors import KafkaError
 
-        from vigil.kafka import producer
+        from vigil.core.kafka import producer
 
         kafka = self.settings.kafka
         try:

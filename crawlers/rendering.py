@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.profiles import SiteProfile
+from vigil.core.profiles import SiteProfile
 
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from vigil.config import Settings, TorInstance
-from vigil.onion import OnionAddressError, is_onion, validate_onion
-from vigil.profiles import SiteProfile
-from vigil.records import Network, RenderMode
-from vigil.tor.isolation import instance_for
+from vigil.core.config import Settings, TorInstance
+from vigil.core.onion import OnionAddressError, is_onion, validate_onion
+from vigil.core.profiles import SiteProfile
+from vigil.core.records import Network, RenderMode
+from vigil.core.tor.isolation import instance_for
 
 TOR_HANDLER = "crawlers.tor.TorDownloadHandler"
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigil.config import Settings
-from vigil.profiles import SiteProfile
+from vigil.core.config import Settings
+from vigil.core.profiles import SiteProfile
 
 PROGRESS_INTERVAL = 0.5
 

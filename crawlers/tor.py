@@ -17,7 +17,7 @@ OPSEC defaults enforced here, whatever the spider asks for:
 * ``meta["proxy"]`` is ignored: traffic never leaves through anything but tor.
 
 Scrapy settings (``crawlers.routing`` sets them from ``tor_settings()``): ``VIGIL_TOR_INSTANCE``
-(the ``vigil.config.TorInstance`` the profile is spread to; else one is built from
+(the ``vigil.core.config.TorInstance`` the profile is spread to; else one is built from
 ``VIGIL_TOR_SOCKS_HOST``/``_PORT``), ``VIGIL_TOR_PROFILE_ID`` (the isolation key;
 ``meta["tor_profile"]`` overrides it per request).
 """
@@ -40,16 +40,16 @@ from twisted.internet.endpoints import wrapClientTLS
 from twisted.web.client import Agent
 
 from crawlers.tor_socks import Socks5ClientEndpoint
-from vigil.config import TorInstance
-from vigil.onion import OnionAddressError, is_onion, validate_onion
-from vigil.tor.isolation import Isolation, instance_for
+from vigil.core.config import TorInstance
+from vigil.core.onion import OnionAddressError, is_onion, validate_onion
+from vigil.core.tor.isolation import Isolation, instance_for
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from vigil.config import Settings
+    from vigil.core.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.tor import isolation_for, profile_of, tor_instance
-from vigil import metrics
-from vigil.tor.control import ControllerCache, TorControlError
+from vigil.core import metrics
+from vigil.core.tor.control import ControllerCache, TorControlError
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -16,7 +16,7 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from vigil.tor import socks
+from vigil.core.tor import socks
 
 
 class TorSocksError(error.ConnectError):

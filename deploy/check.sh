@@ -99,7 +99,7 @@ overlays=()
 for f in "${rendered[@]}"; do [[ $f == */base.yaml ]] || overlays+=("$f"); done
 run deployment-rules "$PY" deploy/checks/manifests.py "${overlays[@]}"
 
-step "VIGIL_* settings the deployments set (vigil/config.py)"
+step "VIGIL_* settings the deployments set (vigil/core/config.py)"
 run settings-env "$PY" deploy/checks/settings_env.py deploy/k8s/base/config.env \
   deploy/k8s/base/config.env,deploy/k8s/overlays/external/config.env \
   deploy/k8s/base/config.env,deploy/k8s/overlays/operators/config.env

@@ -12,7 +12,6 @@ from typing import Any
 from pipelines import ages as ages_mod
 from pipelines import people
 from pipelines.dates import find_posted_at
-from pipelines.entities import find_entities
 from pipelines.indicators import Findings, match_indicators
 from pipelines.language import detect_language
 from pipelines.locations import find_location
@@ -22,7 +21,8 @@ from pipelines.prices import find_price
 from pipelines.regions import candidate_regions, country_region
 from pipelines.risk import score
 from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_html, main_text, parse, title
-from vigil.records import AdDocument, Entity, RawPage, Span
+from vigil.core.entities import find_entities
+from vigil.core.records import AdDocument, Entity, RawPage, Span, ad_key
 
 ANALYZER_VERSION = "1.1.0"
 
@@ -117,7 +117,7 @@ def analyze(page: RawPage) -> AdDocument:
         return _unique([e.value for e in entities if e.type == entity_type])
 
     return AdDocument(
-        ad_key=f"{page.profile_id}:{page.ad_id}" if page.ad_id else page.canonical_url,
+        ad_key=ad_key(page.profile_id, page.ad_id, page.canonical_url),
         profile_id=page.profile_id,
         network=page.network,
         job_id=page.job_id,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import structlog
 
-from vigil.metrics import DEAD_LETTERS
-from vigil.records import DeadLetter
+from vigil.core.metrics import DEAD_LETTERS
+from vigil.core.records import DeadLetter
 
 log = structlog.get_logger(__name__)
 

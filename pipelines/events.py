@@ -11,8 +11,8 @@ import uuid
 
 import structlog
 
-from vigil.metrics import EVENTS_PUBLISHED
-from vigil.records import AdDocument, AdEvent, EventType
+from vigil.core.metrics import EVENTS_PUBLISHED
+from vigil.core.records import AdDocument, AdEvent, EventType
 
 log = structlog.get_logger(__name__)
 

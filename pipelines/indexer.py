@@ -10,7 +10,6 @@ documents are read and merged again. An ad remembers the last raw records merged
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,13 +18,12 @@ from typing import Any, Literal
 
 import structlog
 
-from vigil.config import Indices
-from vigil.metrics import BULK_LATENCY, ENRICH_ERRORS
-from vigil.records import AdDocument, RawPage
+from vigil.core.config import Indices
+from vigil.core.metrics import BULK_LATENCY, ENRICH_ERRORS
+from vigil.core.records import AdDocument, RawPage, doc_id
 
 log = structlog.get_logger(__name__)
 
-MAX_ID_BYTES = 512
 RECORD_HISTORY = 32
 AD_KEYS_CAP = 1000
 CONFLICT_ROUNDS = 5
@@ -48,18 +46,6 @@ Status = Literal["new", "changed", "seen", "stale", "duplicate"]
 
 class ElasticUnavailable(Exception):
     """Elasticsearch cannot take the batch now (down, overloaded, alias missing): retry it later."""
-
-
-def ad_key(profile_id: str, ad_id: str | None, canonical_url: str) -> str:
-    """An ad's identity: the site's own ad id when the profile extracts one, else its canonical URL."""
-    return f"{profile_id}:{ad_id}" if ad_id else canonical_url
-
-
-def doc_id(key: str) -> str:
-    """The key itself as document id, hashed when longer than Elasticsearch's 512-byte limit."""
-    if len(key.encode("utf-8")) <= MAX_ID_BYTES:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass

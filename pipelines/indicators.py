@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from vigil.records import Entity, IndicatorHit, Span
+from vigil.core.records import Entity, IndicatorHit, Span
 
 TAXONOMY_PATH = Path(__file__).with_name("indicators.yaml")
 _REQUIRED = ("id", "category", "weight", "source")

@@ -7,7 +7,7 @@ from typing import Any
 
 from price_parser import Price as ParsedPrice
 
-from vigil.records import Price
+from vigil.core.records import Price
 
 _CURRENCY = r"[$€£₽₴]|eur|euro|euros|usd|dollars?|gbp|pln|zł|zl|lei|ron|chf|rub|uah|kč|czk|huf|ft|sek|nok|dkk"
 TEXT_PRICE_RE = re.compile(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vigil.records import IndicatorHit
+from vigil.core.records import IndicatorHit
 
 
 def score(hits: Sequence[IndicatorHit]) -> tuple[int, str, bool]:

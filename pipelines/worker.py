@@ -22,11 +22,11 @@ from pydantic import ValidationError
 
 from pipelines.dead_letters import DeadLetterSink
 from pipelines.events import EVENT_FOR_STATUS, EventPublisher, ad_event
-from pipelines.indexer import ElasticUnavailable, Indexer, IndexResult, Observation, Outcome, ad_key
-from vigil.config import Settings
-from vigil.kafka import report_lag
-from vigil.metrics import ENRICH_ERRORS, ENRICH_RECORDS
-from vigil.records import AdDocument, RawPage
+from pipelines.indexer import ElasticUnavailable, Indexer, IndexResult, Observation, Outcome
+from vigil.core.config import Settings
+from vigil.core.kafka import report_lag
+from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS
+from vigil.core.records import AdDocument, RawPage, ad_key
 
 log = structlog.get_logger(__name__)
 
@@ -98,8 +98,8 @@ class EnrichWorker:
 
     def run(self) -> int:
         """Consume until SIGTERM/SIGINT; returns the process exit code."""
-        from vigil import kafka
-        from vigil.elastic import client
+        from vigil.core import kafka
+        from vigil.core.elastic import client
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vigil.records import utcnow
+from vigil.core.records import utcnow
 
 AlertStatus = Literal["pending", "queued", "delivered", "failed"]
 WRITE_ATTEMPTS = 4

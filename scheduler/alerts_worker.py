@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import queue
 import signal
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -29,14 +30,13 @@ import structlog
 from pydantic import ValidationError
 
 from scheduler.alert_store import Alert, AlertStore, alert_id
-from scheduler.consuming import subscribe_when_ready
 from scheduler.delivery import Delivery, mask
-from scheduler.job_status import job_is_baseline
 from scheduler.rules import AlertsConfig, Match, RulesError, evaluate, load_rules, rules_path
-from vigil.config import Settings
-from vigil.kafka import report_lag
-from vigil.metrics import ALERTS_FAILED, ALERTS_SENT
-from vigil.records import AdEvent, utcnow
+from vigil.core.config import Settings
+from vigil.core.consumer import subscribe_when_ready
+from vigil.core.kafka import report_lag
+from vigil.core.metrics import ALERTS_FAILED, ALERTS_SENT
+from vigil.core.records import AdEvent, doc_id, utcnow
 
 log = structlog.get_logger("vigil.alerts")
 
@@ -65,14 +65,24 @@ class ElasticContext:
         return self._baseline[event.job_id]
 
     def spread(self, entity_type: str, value: str) -> tuple[list[str], list[str]]:
-        from pipelines.indexer import doc_id
-
         found = self.es.mget(index=self.entities_index, ids=[doc_id(f"{entity_type}:{value}")])
         for doc in found["docs"]:
             if doc.get("found"):
                 source = doc["_source"]
                 return list(source.get("sites") or []), list(source.get("countries") or [])
         return [], []
+
+
+def job_is_baseline(es, index: str, job_id: str) -> bool:
+    """Whether vigil-jobs records ``job_id`` as a baseline job (a realtime GET: no refresh needed)."""
+    from elasticsearch import NotFoundError
+
+    try:
+        found = es.get(index=index, id=job_id, source_includes=["baseline", "reason"])
+    except NotFoundError:
+        return False
+    source = found.get("_source") or {}
+    return bool(source.get("baseline"))
 
 
 def compose(alerts: list[Alert]) -> tuple[str, str]:
@@ -214,8 +224,8 @@ class AlertsWorker:
         self.stopping.set()
 
     def run(self) -> int:
-        from vigil import kafka
-        from vigil.elastic import client
+        from vigil.core import kafka
+        from vigil.core.elastic import client
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
@@ -362,12 +372,11 @@ class AlertsWorker:
 
 def run_alerts_worker(settings: Settings, rules: Path | None) -> int:
     """Load the rules (exit 2 naming the problem if invalid), then run the worker."""
-    from vigil.cli import err
-
     path = rules_path(rules, settings.alerts_rules or settings.alerts.rules)
     try:
         config = load_rules(path, require_env=True)
     except RulesError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        log.error("invalid alert rules", error=str(exc))
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return AlertsWorker(settings, config).run()

@@ -2,7 +2,7 @@
 
 A rule's ``when`` holds conditions that must *all* hold (``profiles`` only narrows the scope);
 each condition that holds adds a line of evidence, so an alert can say why it fired.
-Watchlist values are normalised with ``pipelines.entities.normalize``, the very function
+Watchlist values are normalised with ``vigil.core.entities.normalize``, the very function
 enrichment uses, so "+31 6 1234 5678" in a rule matches "06-1234 5678" written in an ad.
 The format is documented in docs/alerts.md.
 """
@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.records import AdEvent
+from vigil.core.records import AdEvent
 
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -72,7 +72,7 @@ class Watchlist(Part):
 
     @model_validator(mode="after")
     def _normalise(self) -> Watchlist:
-        from pipelines.entities import normalize
+        from vigil.core.entities import normalize
 
         for entity_type in WATCHLIST_TYPES:
             values: dict[str, str] = {}
@@ -232,7 +232,7 @@ def _seconds(value: Any) -> float:
     if isinstance(value, str):
         if value.strip() in ("0", "0s"):
             return 0.0
-        from vigil.profiles import parse_duration
+        from vigil.core.profiles import parse_duration
 
         return parse_duration(value).total_seconds()
     raise ValueError("expected seconds or a duration like 15m")

@@ -23,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from scheduler.lease import Lease
 from scheduler.triggers import cron_trigger
 from scheduler.watches import Watch, WatchStore, engine_for
-from vigil.config import Settings
-from vigil.metrics import SCHEDULER_RUNS
-from vigil.records import CrawlJob
+from vigil.core.config import Settings
+from vigil.core.metrics import SCHEDULER_RUNS
+from vigil.core.records import CrawlJob
 
 log = structlog.get_logger("vigil.scheduler")
 
@@ -153,7 +153,7 @@ class SchedulerService:
         return False
 
     def _sync_profiles(self) -> None:
-        from vigil.profiles import load_profiles, profile_files
+        from vigil.core.profiles import load_profiles, profile_files
 
         directory = Path(self.settings.profiles_dir)
         if not directory.is_dir():
@@ -213,7 +213,7 @@ class SchedulerService:
         return job
 
     def _publish(self, job: CrawlJob) -> None:
-        from vigil.kafka import producer
+        from vigil.core.kafka import producer
 
         with self._producer_lock:
             if self._producer is None:

@@ -1,6 +1,6 @@
 """Session-wide fixtures: the real local stack, and per-test isolated topics and indices.
 
-* ``stack`` (session): the Settings of a running stack; ``vigil.stack.ensure_up`` starts Kafka and
+* ``stack`` (session): the Settings of a running stack; ``vigil.app.stack.ensure_up`` starts Kafka and
   Elasticsearch if they are not healthy yet and reuses running ones. It never stops the stack
   (deploy/local/run-tests.sh does, if it started it). VIGIL_HOME defaults to <repo>/.vigil.
 * ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...) and ES aliases
@@ -55,8 +55,8 @@ def shared_data(repo_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def stack():
     """Settings of the running local stack (started now if needed; never stopped here)."""
-    from vigil.config import load_settings
-    from vigil.stack import StackError, ensure_up
+    from vigil.app.stack import StackError, ensure_up
+    from vigil.core.config import load_settings
 
     settings = load_settings()
     try:
@@ -105,9 +105,9 @@ def _unique_config(settings, uid: str) -> dict:
 
 @pytest.fixture
 def vigil_env(stack, tmp_path: Path):
-    from vigil.config import load_settings
-    from vigil.elastic import client, install_templates
-    from vigil.kafka import ensure_topics
+    from vigil.core.config import load_settings
+    from vigil.core.elastic import client, install_templates
+    from vigil.core.kafka import ensure_topics
 
     uid = uuid.uuid4().hex[:10]
     config_path = tmp_path / "vigil.yaml"
@@ -134,7 +134,7 @@ def vigil_env(stack, tmp_path: Path):
     except Exception as exc:  # noqa: BLE001
         print(f"vigil_env teardown: could not delete indices test-{uid}-*: {exc}")
     try:
-        from vigil.kafka import admin
+        from vigil.core.kafka import admin
 
         adm = admin(settings.kafka)
         try:

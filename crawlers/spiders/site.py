@@ -27,9 +27,9 @@ from crawlers.pages import canonical_url, content_type, decode_body, extract_fie
 from crawlers.profile_settings import profile_settings
 from crawlers.rendering import render_meta
 from crawlers.routing import route
-from vigil import metrics
-from vigil.profiles import FollowRule, SiteProfile, find_profile
-from vigil.records import RawPage, new_id
+from vigil.core import metrics
+from vigil.core.profiles import FollowRule, SiteProfile, find_profile
+from vigil.core.records import RawPage, new_id
 
 logger = logging.getLogger(__name__)
 

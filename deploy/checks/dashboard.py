@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every metric the Grafana dashboard queries is one that vigil/metrics.py exports.
+"""Every metric the Grafana dashboard queries is one that vigil/core/metrics.py exports.
 
 The names come from the collectors themselves (prometheus_client), so a renamed metric breaks
 this check rather than a panel going silently empty. Counters are queried with ``_total``,
@@ -39,10 +39,10 @@ SUFFIXES = {
 
 
 def exported_series() -> dict[str, str]:
-    """PromQL series name -> metric family, for every collector defined in vigil.metrics."""
+    """PromQL series name -> metric family, for every collector defined in vigil.core.metrics."""
     from prometheus_client.metrics import MetricWrapperBase
 
-    import vigil.metrics as metrics
+    import vigil.core.metrics as metrics
 
     series: dict[str, str] = {}
     for value in vars(metrics).values():
@@ -71,7 +71,7 @@ def expressions(node: Any) -> list[str]:
 def problems(dashboard: dict[str, Any], series: dict[str, str]) -> tuple[list[str], list[str]]:
     """(problems, notes): unknown names fail; exported families not on the dashboard are noted."""
     used = {name for expr in expressions(dashboard) for name in METRIC.findall(expr)}
-    found = [f"{name} is not exported by vigil/metrics.py" for name in sorted(used - series.keys())]
+    found = [f"{name} is not exported by vigil/core/metrics.py" for name in sorted(used - series.keys())]
     found += [f"no panel shows {name}" for name in REQUIRED if name not in used]
     families = set(series.values()) - {series[name] for name in used if name in series}
     notes = [f"metric {name} is exported but on no panel" for name in sorted(families)]
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
     for problem in found:
         print(f"{path}: {problem}")
     if not found:
-        print(f"{path}: {len(expressions(dashboard))} queries, all metric names exported by vigil/metrics.py")
+        print(f"{path}: {len(expressions(dashboard))} queries, all metric names exported by vigil/core/metrics.py")
     return 1 if found else 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The VIGIL_* variables the deployments set are valid Vigil settings (vigil/config.py).
+"""The VIGIL_* variables the deployments set are valid Vigil settings (vigil/core/config.py).
 
 A typo such as VIGIL_KAFKA_BOOTSTRAPS or a value of the wrong type would otherwise surface
 only when the pods start. Each argument is a group of env files that apply together, joined
@@ -26,7 +26,7 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 def problems(group: list[Path]) -> list[str]:
-    from vigil.config import ConfigError, Settings, load_settings
+    from vigil.core.config import ConfigError, Settings, load_settings
 
     env: dict[str, str] = {}
     for path in group:

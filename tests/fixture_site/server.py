@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import phonenumbers
 import yaml
 
-from vigil.local_http import LocalHTTPServer
+from vigil.app.local_http import LocalHTTPServer
 
 HERE = Path(__file__).resolve().parent
 ADS_FILE = HERE / "ads.yaml"

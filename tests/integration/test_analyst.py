@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vigil.demo.ads import sample_documents
-from vigil.demo.seed import index
+from vigil.app.demo.ads import sample_documents
+from vigil.app.demo.seed import index
 
 pytestmark = pytest.mark.integration
 
@@ -132,9 +132,9 @@ def test_entity_on_real_ads(vigil_env, shared_data):
     """Real escort ads (dig-ads) whose phone recurs in two cities, extracted by the real normaliser."""
     from elasticsearch import helpers
 
-    from pipelines.entities import find_entities
-    from vigil.elastic import client
-    from vigil.records import AdDocument
+    from vigil.core.elastic import client
+    from vigil.core.entities import find_entities
+    from vigil.core.records import AdDocument
 
     raw = json.loads((shared_data / "ads-sample.json").read_text(encoding="utf-8"))
     docs = []

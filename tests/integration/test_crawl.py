@@ -10,7 +10,7 @@ import yaml
 
 from tests.fixture_site import FixtureSite
 from tests.helpers import free_port
-from vigil.records import RawPage
+from vigil.core.records import RawPage
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def with_config(vigil_env, **sections) -> None:
 
 
 def read_pages(settings, expected: int, timeout_ms: int = 5000) -> list[tuple[bytes, RawPage]]:
-    from vigil.kafka import consumer
+    from vigil.core.kafka import consumer
 
     records = []
     client = consumer(settings.kafka, None, settings.kafka.topics.pages_raw, consumer_timeout_ms=timeout_ms)
@@ -161,7 +161,7 @@ def test_incremental_crawl_stops_at_known_ads(vigil_env, tmp_path):
 def test_delivery_failures_fail_the_crawl(vigil_env, tmp_path):
     from kafka.admin import NewTopic
 
-    from vigil.kafka import admin
+    from vigil.core.kafka import admin
 
     topic = f"test.{vigil_env.uid}.tiny"
     client = admin(vigil_env.settings.kafka)

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import vigil_executable
 from tests.helpers import free_port, wait_for
-from vigil.demo.arrivals import ARRIVALS
+from vigil.app.demo.arrivals import ARRIVALS
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ import phonenumbers
 import pytest
 
 from pipelines.analysis import analyze
-from vigil.records import RawPage
+from vigil.core.records import RawPage
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dig-ads"
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import vigil_executable
 from tests.helpers import free_port, wait_for
-from vigil.records import RawPage
+from vigil.core.records import RawPage
 
 pytestmark = pytest.mark.integration
 
@@ -94,8 +94,8 @@ class Stack:
     """Producer, readers and probes on one vigil_env's topics and aliases."""
 
     def __init__(self, settings):
-        from vigil import kafka
-        from vigil.elastic import client
+        from vigil.core import kafka
+        from vigil.core.elastic import client
 
         self.settings = settings
         self.topics = settings.kafka.topics
@@ -126,7 +126,7 @@ class Stack:
         """(end offset, committed offset or None) per partition of the raw-pages topic."""
         from kafka import TopicPartition
 
-        from vigil import kafka
+        from vigil.core import kafka
 
         if group not in self.groups:
             self.groups[group] = kafka.consumer(self.settings.kafka, group)
@@ -144,7 +144,7 @@ class Stack:
         return sum(offset or 0 for offset in self.committed(group)[1].values())
 
     def read(self, topic: str) -> list[dict]:
-        from vigil import kafka
+        from vigil.core import kafka
 
         consumer = kafka.consumer(self.settings.kafka, None, topic, consumer_timeout_ms=3000)
         try:

@@ -25,7 +25,7 @@ import yaml
 from tests.conftest import vigil_executable
 from tests.fixture_site import FixtureSite
 from tests.helpers import free_port, wait_for
-from vigil.records import AdEvent
+from vigil.core.records import AdEvent
 
 pytestmark = pytest.mark.integration
 
@@ -224,7 +224,7 @@ def board_profile(site: FixtureSite) -> dict:
 
 
 def jobs(settings, profile_id: str) -> list[dict]:
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     es = client(settings.es)
     es.indices.refresh(index=settings.es.indices.jobs)
@@ -356,7 +356,7 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
 
 
 def produce(settings, *events: AdEvent) -> None:
-    from vigil.kafka import producer
+    from vigil.core.kafka import producer
 
     client = producer(settings.kafka)
     try:
@@ -445,8 +445,8 @@ def crawl_jobs(settings) -> list:
     """Every crawl job on the topic so far (read up to the end offsets of now), oldest first."""
     from kafka import TopicPartition
 
-    from vigil.kafka import consumer
-    from vigil.records import CrawlJob
+    from vigil.core.kafka import consumer
+    from vigil.core.records import CrawlJob
 
     topic = settings.kafka.topics.crawl_jobs
     client = consumer(settings.kafka, None)
@@ -516,8 +516,8 @@ def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_
 @pytest.mark.timeout(120)
 def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, processes):
     """An unknown profile makes `vigil crawl` exit 2: no retry can help, the job is failed at once."""
-    from vigil.kafka import producer
-    from vigil.records import CrawlJob
+    from vigil.core.kafka import producer
+    from vigil.core.records import CrawlJob
 
     configure(vigil_env, tmp_path)
     job = CrawlJob(profile_id="no-such-profile", reason="test")

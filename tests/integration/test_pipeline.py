@@ -28,7 +28,7 @@ def _ads(es, alias: str) -> dict[str, dict]:
 
 
 def test_fixture_board_becomes_searchable_ads_and_entities(vigil_env, tmp_path):
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     settings = vigil_env.settings
     es = client(settings.es)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.demo.ads import sample_documents
-from vigil.demo.seed import index
+from vigil.app.demo.ads import sample_documents
+from vigil.app.demo.seed import index
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

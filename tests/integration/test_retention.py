@@ -52,7 +52,7 @@ def ids(es, alias: str) -> set[str]:
 
 
 def test_dry_run_counts_and_apply_deletes_only_old_documents(vigil_env):
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     aliases = vigil_env.settings.es.indices.model_dump()
     es = client(vigil_env.settings.es)
@@ -78,7 +78,7 @@ def test_dry_run_counts_and_apply_deletes_only_old_documents(vigil_env):
 
 
 def test_days_default_comes_from_settings_and_only_limits_aliases(vigil_env):
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     aliases = vigil_env.settings.es.indices.model_dump()
     es = client(vigil_env.settings.es)

@@ -7,7 +7,7 @@ worker's uncommitted batch) must not count again; a crawl job re-run by the surv
 crawl worker's uncommitted job) fetches its pages again and publishes NEW records, so those ads are
 legitimately seen twice. Counting against the raw-pages topic makes the assertion exact for both.
 
-A SIGKILLed crawl worker's crawl subprocesses must die with it (scheduler/crawl_worker.py asks
+A SIGKILLed crawl worker's crawl subprocesses must die with it (crawlers/worker.py asks
 the kernel for that), so that no orphan goes on publishing while the survivor re-runs the job.
 
 Failover time is dominated by the consumer session timeout (``kafka.session_timeout_ms``, 10 s by
@@ -33,7 +33,7 @@ from tests.conftest import vigil_executable
 from tests.fixture_site import FixtureSite
 from tests.helpers import free_port, wait_for
 from tests.integration.test_crawl import board_profile, with_config, write_profile
-from vigil.records import CrawlJob
+from vigil.core.records import CrawlJob
 
 pytestmark = pytest.mark.integration
 
@@ -137,8 +137,8 @@ class Probe:
     """End offsets, committed offsets and group membership, seen from outside the workers."""
 
     def __init__(self, settings):
-        from vigil import kafka
-        from vigil.elastic import client
+        from vigil.core import kafka
+        from vigil.core.elastic import client
 
         self.settings = settings
         self.kafka = kafka

@@ -20,7 +20,7 @@ import yaml
 
 from tests.conftest import REPO_ROOT, vigil_executable
 from tests.helpers import free_port, wait_for
-from vigil.stack import processes
+from vigil.app.stack import processes
 
 
 def _uid() -> str:
@@ -33,7 +33,7 @@ def _uid() -> str:
 def _create_topic(settings, name: str, partitions: int = 1) -> None:
     from kafka.admin import NewTopic
 
-    from vigil.kafka import admin
+    from vigil.core.kafka import admin
 
     client = admin(settings.kafka)
     try:
@@ -43,7 +43,7 @@ def _create_topic(settings, name: str, partitions: int = 1) -> None:
 
 
 def _delete_topic(settings, name: str) -> None:
-    from vigil.kafka import admin
+    from vigil.core.kafka import admin
 
     client = admin(settings.kafka)
     try:
@@ -56,7 +56,7 @@ def _delete_topic(settings, name: str) -> None:
 
 @pytest.mark.integration
 def test_kafka_produce_and_consume_with_kafka_python(stack):
-    from vigil.kafka import consumer, producer
+    from vigil.core.kafka import consumer, producer
 
     topic = f"test.{_uid()}.roundtrip"
     _create_topic(stack, topic, partitions=2)
@@ -93,7 +93,7 @@ def test_kafka_does_not_auto_create_topics(stack):
     """Topics come from `vigil init`; a typo'd topic name fails instead of appearing silently."""
     from kafka.errors import KafkaTimeoutError
 
-    from vigil.kafka import admin, producer
+    from vigil.core.kafka import admin, producer
 
     if stack.kafka_is_external:
         pytest.skip("broker settings of an external cluster are not ours")
@@ -113,7 +113,7 @@ def test_kafka_does_not_auto_create_topics(stack):
 
 @pytest.mark.integration
 def test_kafka_console_tools_from_fetched_jars(stack):
-    from vigil.stack.kafka import Kafka
+    from vigil.app.stack.kafka import Kafka
 
     kafka = Kafka(stack)
     java = str(kafka.java())
@@ -177,7 +177,7 @@ def test_kafka_console_tools_from_fetched_jars(stack):
 
 @pytest.mark.integration
 def test_elasticsearch_index_and_search(stack):
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     es = client(stack.es)
     index = f"test-{_uid()}-stack"
@@ -212,7 +212,7 @@ def test_elasticsearch_index_and_search(stack):
 
 @pytest.mark.integration
 def test_status_reports_both_services(stack):
-    from vigil.stack import status
+    from vigil.app.stack import status
 
     report = status(stack, with_tor=False)
     for name in ("kafka", "elasticsearch"):
@@ -285,8 +285,8 @@ def test_external_services_start_nothing(stack, tmp_path: Path):
 
 
 def test_missing_jdk_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from vigil.stack import java
-    from vigil.stack.errors import StackError
+    from vigil.app.stack import java
+    from vigil.app.stack.errors import StackError
 
     monkeypatch.setattr(java, "JVM_DIR", tmp_path)
     monkeypatch.delenv("ES_JAVA_HOME", raising=False)
@@ -375,7 +375,7 @@ def _processes_mentioning(text: str) -> list[int]:
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 def test_stack_up_is_idempotent_and_down_leaves_no_process(stack):
-    from vigil.stack.kafka import Kafka
+    from vigil.app.stack.kafka import Kafka
 
     if not Kafka(stack).fetched():
         pytest.skip("this test reuses the shared stack's fetched Kafka and Elasticsearch")

@@ -31,7 +31,7 @@ import yaml
 from tests.conftest import vigil_executable
 from tests.fixture_site.server import FixtureSite
 from tests.helpers import wait_for
-from vigil.onion import onion_from_pubkey
+from vigil.core.onion import onion_from_pubkey
 
 pytestmark = [
     pytest.mark.integration,
@@ -245,7 +245,7 @@ def board_profile(profile_id: str, onion: str, max_pages: int = 40) -> dict:
 
 
 def raw_pages(settings) -> list[dict]:
-    from vigil import kafka
+    from vigil.core import kafka
 
     consumer = kafka.consumer(settings.kafka, None, settings.kafka.topics.pages_raw, consumer_timeout_ms=3000)
     try:
@@ -269,7 +269,7 @@ def test_fixture_board_as_onion_is_crawled_into_kafka(vigil_env, tornet, crawl):
     importlib.util.find_spec("pipelines.analysis") is None, reason="enrichment (pipelines.analysis) not built yet"
 )
 def test_onion_ads_are_enriched_with_network_tor(vigil_env, tornet, crawl, tmp_path):
-    from vigil.elastic import client
+    from vigil.core.elastic import client
 
     crawl(board_profile("onion-enrich", tornet.onions["board"], max_pages=20))
     log = open(tmp_path / "enrich.log", "ab")  # noqa: SIM115 - closed below

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.analysis import ANALYZER_VERSION, analyze
-from pipelines.entities import find_entities
-from vigil.records import AdDocument, RawPage
+from vigil.core.entities import find_entities
+from vigil.core.records import AdDocument, RawPage
 
 FETCHED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

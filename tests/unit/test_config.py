@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, vigil_executable
-from vigil.config import ConfigError, load_settings
+from vigil.core.config import ConfigError, load_settings
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

@@ -6,10 +6,10 @@ import hashlib
 import pytest
 from Crypto.Hash import SHA3_256
 
-from pipelines.emails import find_emails
-from pipelines.entities import detect, find_entities, normalize
-from pipelines.handles import find_handles
-from pipelines.onions import find_onions, validate_v3
+from vigil.core.entities import detect, find_entities, normalize
+from vigil.core.entities.emails import find_emails
+from vigil.core.entities.handles import find_handles
+from vigil.core.entities.onions import find_onions, validate_v3
 
 DDG_ONION = "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion"
 

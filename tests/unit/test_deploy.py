@@ -48,7 +48,7 @@ def test_dashboard_rejects_a_metric_the_code_does_not_export():
     series = dashboard.exported_series()
     panel = {"panels": [{"targets": [{"expr": "rate(vigil_pages_fetched[5m])"}]}]}
     problems, _ = dashboard.problems(panel, series)
-    assert "vigil_pages_fetched is not exported by vigil/metrics.py" in problems
+    assert "vigil_pages_fetched is not exported by vigil/core/metrics.py" in problems
     assert "vigil_pages_fetched_total" in series
     assert "vigil_bulk_latency_seconds_bucket" in series
     assert "vigil_consumer_lag" in series
@@ -182,7 +182,7 @@ def test_schema_conversion_is_strict_but_keeps_kubernetes_leniencies():
 def test_retention_age_uses_the_first_date_a_document_has():
     from datetime import UTC, datetime
 
-    from vigil.retention import AGE_FIELDS, older_than
+    from vigil.app.retention import AGE_FIELDS, older_than
 
     query = older_than(("last_seen", "fetched_at"), datetime(2026, 1, 1, tzinfo=UTC))
     first, second = query["bool"]["should"]

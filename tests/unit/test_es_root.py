@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from vigil.config import Settings
-from vigil.stack.elasticsearch import es_root
+from vigil.app.stack.elasticsearch import es_root
+from vigil.core.config import Settings
 
 
 def test_explicit_es_root_wins(tmp_path, monkeypatch):

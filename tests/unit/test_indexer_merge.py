@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipelines.indexer import RECORD_HISTORY, doc_id, entity_refs, merge_ad, merge_entity
-from vigil.records import AdDocument, Entity
+from pipelines.indexer import RECORD_HISTORY, entity_refs, merge_ad, merge_entity
+from vigil.core.records import AdDocument, Entity, doc_id
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

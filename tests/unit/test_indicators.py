@@ -5,7 +5,6 @@ import copy
 import pytest
 import yaml
 
-from pipelines.entities import find_entities
 from pipelines.indicators import (
     TAXONOMY_PATH,
     Findings,
@@ -16,7 +15,8 @@ from pipelines.indicators import (
     parse_taxonomy,
 )
 from pipelines.risk import score
-from vigil.records import IndicatorHit, Span
+from vigil.core.entities import find_entities
+from vigil.core.records import IndicatorHit, Span
 
 
 def raw_taxonomy() -> dict:

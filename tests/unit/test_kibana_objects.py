@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from vigil.analyst import kibana_objects, lens
-from vigil.config import Indices
-from vigil.elastic import templates
+from vigil.app.analyst import kibana_objects, lens
+from vigil.core.config import Indices
+from vigil.core.elastic import templates
 
 REPO = Path(__file__).resolve().parents[2]
 NDJSON = REPO / "deploy" / "kibana" / "vigil.ndjson"
@@ -160,7 +160,7 @@ def fake_kibana():
 def test_import_posts_the_objects_to_the_saved_objects_api(fake_kibana, monkeypatch):
     from typer.testing import CliRunner
 
-    from vigil.cli import app
+    from vigil.app.cli import app
 
     url, kibana = fake_kibana
     monkeypatch.setenv("VIGIL_KIBANA_API_KEY", "c2VjcmV0")
@@ -185,9 +185,9 @@ def test_import_posts_the_objects_to_the_saved_objects_api(fake_kibana, monkeypa
 
 @pytest.mark.integration
 def test_aggregations_return_buckets_on_real_elasticsearch(vigil_env, objects):
-    from vigil.demo.ads import sample_documents
-    from vigil.demo.seed import index
-    from vigil.elastic import client
+    from vigil.app.demo.ads import sample_documents
+    from vigil.app.demo.seed import index
+    from vigil.core.elastic import client
 
     docs = sample_documents(200)
     docs[-1].first_seen = datetime.now(UTC)  # "new today" has something even just after midnight

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.onion import OnionAddressError, is_onion, is_valid_onion, onion_from_pubkey, validate_onion
+from vigil.core.onion import OnionAddressError, is_onion, is_valid_onion, onion_from_pubkey, validate_onion
 
 # The Tor Project's own onion service (a well-known, valid v3 address).
 TORPROJECT = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"

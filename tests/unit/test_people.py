@@ -5,7 +5,7 @@ import pytest
 from pipelines.ages import find_ages
 from pipelines.indicators import Findings, match_indicators
 from pipelines.people import find_ethnicities, provider_count
-from vigil.records import Span
+from vigil.core.records import Span
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 import phonenumbers
 import pytest
 
-from pipelines.phones import DIGIT_WORDS, find_phones, normalize_phone
 from pipelines.regions import candidate_regions, country_region
+from vigil.core.entities.phones import DIGIT_WORDS, find_phones, normalize_phone
 
 LANGUAGE_INDEX = {"en": 0, "nl": 1, "de": 2, "fr": 3, "es": 4, "it": 5, "pl": 6, "ro": 7, "pt": 8}
 WORDS = {

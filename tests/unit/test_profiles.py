@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from vigil.profiles import ProfileError, find_profile, load_profile, load_profiles, parse_duration
+from vigil.core.profiles import ProfileError, find_profile, load_profile, load_profiles, parse_duration
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,7 +122,7 @@ def test_durations():
 
 
 def test_cli_validate(tmp_path):
-    from vigil.cli import app
+    from vigil.app.cli import app
 
     good = write(tmp_path, MINIMAL)
     bad = write(tmp_path, {**MINIMAL, "id": "bad", "country": "XX"}, "bad.yaml")
@@ -136,7 +136,7 @@ def test_cli_validate(tmp_path):
 
 def test_routing_refuses_tor_js_and_plans_playwright(tmp_path):
     from crawlers.routing import RoutingError, route
-    from vigil.config import Settings
+    from vigil.core.config import Settings
 
     js = load_profile(write(tmp_path, {**MINIMAL, "render_js": True, "wait_for": {"css": "a.ad"}}))
     planned = route(js, Settings())

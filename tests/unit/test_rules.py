@@ -8,7 +8,7 @@ import yaml
 from scheduler.delivery import mask, with_sender
 from scheduler.rules import RulesError, evaluate, load_rules, parse_rules
 from scheduler.triggers import crontab_weekdays
-from vigil.records import AdEvent
+from vigil.core.records import AdEvent
 
 DOCUMENTED = """
 rules:

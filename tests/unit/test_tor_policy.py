@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from crawlers.tor import TorPolicyError, check_url, html_like, looks_like_media
-from vigil.config import TorInstance, TorSettings
-from vigil.onion import onion_from_pubkey
-from vigil.tor import socks
-from vigil.tor.isolation import Isolation, instance_for, instance_index
+from vigil.core.config import TorInstance, TorSettings
+from vigil.core.onion import onion_from_pubkey
+from vigil.core.tor import socks
+from vigil.core.tor.isolation import Isolation, instance_for, instance_index
 
 ONION = onion_from_pubkey(bytes(range(32)))
 

@@ -3,9 +3,9 @@
 import base58
 import pytest
 
-from pipelines.bech32 import Encoding, bech32_decode, decode_segwit_address
-from pipelines.entities import normalize
-from pipelines.wallets import eip55, find_wallets, validate
+from vigil.core.entities import normalize
+from vigil.core.entities.bech32 import Encoding, bech32_decode, decode_segwit_address
+from vigil.core.entities.wallets import eip55, find_wallets, validate
 
 BIP173_VALID_BECH32 = [
     "A12UEL5L",

@@ -1,4 +1,0 @@
-"""Analyst-facing reads of the indexed ads: search, entity profiles, the HTML report, Kibana objects.
-
-Everything here only reads Elasticsearch; field names follow ``vigil/templates/*.json``.
-"""

@@ -1,0 +1,63 @@
+"""``vigil retention apply``: delete ad data older than the retention period (default 90 days).
+
+Meant for a daily cron job or Kubernetes CronJob; ``--dry-run`` only counts.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.app.cli import settings
+
+app = typer.Typer(help="Data retention in Elasticsearch.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def apply(
+    days: int | None = typer.Option(
+        None, "--days", min=1, help="keep this many days (default: retention_days setting, 90)"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count what would be deleted, delete nothing"),
+    only: list[str] | None = typer.Option(
+        None, "--only", help="limit to these aliases by key: ads, entities, alerts, jobs, pages (repeatable)"
+    ),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, max=10000, help="ids per bulk delete"),
+) -> None:
+    """Delete documents older than N days from the ads, entities, alerts, jobs and pages aliases."""
+    from vigil.app.retention import AGE_FIELDS, cutoff, purge
+    from vigil.core.elastic import client
+
+    cfg = settings()
+    keep = days or cfg.retention_days
+    unknown = sorted(set(only or []) - AGE_FIELDS.keys())
+    if unknown:
+        Console(stderr=True).print(f"[red]error:[/red] --only: unknown alias key(s) {', '.join(unknown)}")
+        raise typer.Exit(2)
+    es = client(cfg.es)
+    try:
+        outcomes = purge(es, cfg.es, keep, dry_run=dry_run, only=only, batch_size=batch_size)
+    except Exception as exc:  # noqa: BLE001 - the CLI names the cause and exits non-zero
+        Console(stderr=True).print(f"[red]error:[/red] retention failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        es.close()
+
+    verb = "would delete" if dry_run else "deleted"
+    table = Table(title=f"older than {keep} days (before {cutoff(keep):%Y-%m-%d %H:%M} UTC)")
+    for column in ("alias", "age field", "matched", verb):
+        table.add_column(column)
+    for outcome in outcomes:
+        fields = " > ".join(AGE_FIELDS[outcome.key])
+        if outcome.absent:
+            table.add_row(outcome.alias, fields, "-", "absent")
+            continue
+        done = outcome.matched if dry_run else outcome.deleted
+        table.add_row(outcome.alias, fields, str(outcome.matched), str(done))
+    console.print(table)
+    failures = sum(o.errors for o in outcomes)
+    if failures:
+        Console(stderr=True).print(f"[red]error:[/red] {failures} documents could not be deleted")
+        raise typer.Exit(1)

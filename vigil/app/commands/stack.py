@@ -1,0 +1,154 @@
+"""``vigil stack``: fetch, start, stop and inspect the local Kafka + Elasticsearch (+ tor) stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from enum import StrEnum
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.app.cli import settings
+
+app = typer.Typer(
+    help="The local single-node stack: Kafka (KRaft), Elasticsearch and, on request, tor.",
+    no_args_is_help=True,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class Extra(StrEnum):
+    tor = "tor"
+
+
+class Service(StrEnum):
+    kafka = "kafka"
+    elasticsearch = "elasticsearch"
+    tor = "tor"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    return typer.Exit(1)
+
+
+def _report(service: str, message: str) -> None:
+    console.print(f"[bold]{service:<14}[/bold] {message}", highlight=False)
+
+
+@app.command()
+def fetch() -> None:
+    """Download Kafka's jars and the Elasticsearch zip from Maven Central (cached; quick when done)."""
+    from vigil.app.stack import StackError
+    from vigil.app.stack import fetch as do_fetch
+
+    cfg = settings()
+    try:
+        result = do_fetch(cfg, report=_report)
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+    for name, outcome in result.items():
+        _report(
+            name,
+            f"{outcome} ({getattr(cfg.stack, name + '_version', '')})" if outcome != "external" else outcome,
+        )
+
+
+@app.command()
+def up(
+    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor)"),
+) -> None:
+    """Start Kafka and Elasticsearch (and tor with --with tor) unless already healthy; wait until ready."""
+    from vigil.app.stack import StackError, ensure_up
+
+    cfg = settings()
+    started = time.monotonic()
+    try:
+        with console.status("starting the local stack...", spinner="dots"):
+            result = ensure_up(cfg, with_tor=Extra.tor in with_, report=_report)
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+    summary = ", ".join(f"{name} {outcome}" for name, outcome in result.items())
+    console.print(
+        f"[green]stack up[/green] ({summary}) in {time.monotonic() - started:.1f}s", highlight=False
+    )
+
+
+@app.command()
+def down() -> None:
+    """Stop the processes `vigil stack up` started (by their recorded PIDs). Data is kept."""
+    from vigil.app.stack import StackError
+    from vigil.app.stack import down as do_down
+
+    cfg = settings()
+    try:
+        result = do_down(cfg, report=_report)
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+    for name, outcome in result.items():
+        _report(name, outcome)
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+    """Version, address, health, PID and log of each service. Exit 1 if Kafka or ES is unhealthy."""
+    from vigil.app.stack import status as do_status
+
+    cfg = settings()
+    report = do_status(cfg)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        table = Table(title=f"Vigil stack ({cfg.state_dir})")
+        for column in ("service", "version", "address", "healthy", "pid", "log"):
+            table.add_column(column, overflow="fold")
+        for name, info in report.items():
+            healthy = "[green]yes[/green]" if info["healthy"] else "[red]no[/red]"
+            if name == "tor" and info.get("bootstrap") is not None:
+                healthy += f" (bootstrap {info['bootstrap']}%)"
+            table.add_row(
+                name,
+                str(info["version"] or "-"),
+                info["address"],
+                healthy,
+                str(info["pid"] or "-"),
+                info["log"] or "-",
+            )
+        console.print(table)
+    if not (report["kafka"]["healthy"] and report["elasticsearch"]["healthy"]):
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    service: Service = typer.Argument(..., help="kafka, elasticsearch or tor"),
+    lines: int = typer.Option(50, "-n", "--lines", help="how many last lines"),
+    follow: bool = typer.Option(False, "-f", "--follow", help="keep printing new lines"),
+) -> None:
+    """Print the last lines of a service's log (<state>/logs/SERVICE.log)."""
+    from vigil.app.stack import paths, processes
+
+    cfg = settings()
+    path = paths.log_file(cfg, service.value)
+    if not path.exists():
+        raise _fail(f"{service.value} has no log yet ({path}); has `vigil stack up` started it?")
+    text = processes.tail(path, lines)
+    if text:
+        print(text, flush=True)
+    if not follow:
+        return
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            while True:
+                chunk = fh.readline()
+                if chunk:
+                    print(chunk.decode("utf-8", "replace"), end="", flush=True)
+                else:
+                    time.sleep(0.3)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,290 @@
+"""Apache Kafka 4.x in KRaft combined mode (one broker+controller), from Maven Central jars."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from vigil.app.stack import java, maven, paths, processes
+from vigil.app.stack.errors import StackError
+from vigil.core.config import Settings
+
+NAME = "kafka"
+MIN_JAVA = 17
+
+
+class Kafka:
+    name = NAME
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.version = settings.stack.kafka_version
+        self.root = settings.state_dir / "kafka"
+        self.lib = self.root / self.version / "lib"
+        self.config_dir = self.root / "config"
+        self.data_dir = self.root / "data"
+        self.log = paths.log_file(settings, NAME)
+        self.pid_path = paths.pid_file(settings, NAME)
+
+    # -- where -----------------------------------------------------------------------------
+    @property
+    def external(self) -> bool:
+        return self.settings.kafka_is_external
+
+    @property
+    def address(self) -> str:
+        return self.settings.kafka.bootstrap
+
+    @property
+    def host(self) -> str:
+        return self.settings.kafka.servers[0].rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return self.settings.kafka.port
+
+    # -- fetch -----------------------------------------------------------------------------
+    def fetched(self) -> bool:
+        return (self.lib / ".complete").exists()
+
+    def fetch(self) -> bool:
+        """Copy Kafka's jars into ``lib``; False when they were already there."""
+        if self.fetched():
+            return False
+        tmp = self.lib.with_name("lib.partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        maven.mvn(
+            "dependency:copy-dependencies",
+            f"-Dkafka.version={self.version}",
+            f"-DoutputDirectory={tmp}",
+            what=f"Kafka {self.version}",
+        )
+        if not any(tmp.glob("kafka_2.13-*.jar")):
+            raise StackError(f"cannot fetch Kafka {self.version}: no kafka_2.13 jar after mvn")
+        (tmp / ".complete").write_text(self.version + "\n")
+        shutil.rmtree(self.lib, ignore_errors=True)
+        tmp.rename(self.lib)
+        return True
+
+    def classpath(self) -> str:
+        return f"{self.lib}/*"
+
+    def java(self) -> Path:
+        home = java.find_java_home(
+            MIN_JAVA, purpose="Kafka", explicit=self.settings.stack.java_home, env_vars=["JAVA_HOME"]
+        )
+        return home / "bin" / "java"
+
+    # -- configure -------------------------------------------------------------------------
+    def properties(self) -> dict[str, str]:
+        k = self.settings.kafka
+        message_max = k.max_message_bytes + 1024 * 1024
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"{self.host}:{k.controller_port}",
+            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{k.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": str(k.partitions),
+            "default.replication.factor": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "min.insync.replicas": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # Topics come from `vigil init` (partitions, retention, max.message.bytes); a typo'd
+            # topic name must fail instead of silently creating a 1-partition topic.
+            "auto.create.topics.enable": "false",
+            "delete.topic.enable": "true",
+            "message.max.bytes": str(message_max),
+            "replica.fetch.max.bytes": str(message_max),
+            "socket.request.max.bytes": str(max(104857600, 2 * message_max)),
+            "log.retention.hours": "168",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+        }
+
+    def write_config(self) -> Path:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        server = self.config_dir / "server.properties"
+        server.write_text(
+            "# written by `vigil stack up`; edits are overwritten\n"
+            + "".join(f"{key}={value}\n" for key, value in self.properties().items())
+        )
+        (self.config_dir / "log4j2.properties").write_text(LOG4J2)
+        return server
+
+    def formatted(self) -> bool:
+        return (self.data_dir / "meta.properties").exists()
+
+    def format_storage(self, server: Path) -> None:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cmd = [
+            str(self.java()),
+            *self.jvm_options(),
+            "-cp",
+            self.classpath(),
+            "kafka.tools.StorageTool",
+            "format",
+            "--cluster-id",
+            cluster_id,
+            "--standalone",
+            "--ignore-formatted",
+            "--config",
+            str(server),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        with open(self.log, "a") as out:
+            out.write(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise StackError(
+                f"kafka: formatting storage in {self.data_dir} failed (exit {proc.returncode}): "
+                + (proc.stderr.strip().splitlines() or ["see " + str(self.log)])[-1]
+            )
+
+    def jvm_options(self) -> list[str]:
+        return [
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.config_dir / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={paths.logs_dir(self.settings)}",
+        ]
+
+    # -- run -------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        return processes.read_pid(self.pid_path, expect=str(self.config_dir))
+
+    def start(self) -> int:
+        if not self.fetched():
+            raise StackError(f"kafka {self.version} is not fetched: run `vigil stack fetch`")
+        for port in (self.port, self.settings.kafka.controller_port):
+            if processes.port_open(self.host, port):
+                raise StackError(
+                    f"kafka: port {self.host}:{port} is already in use by another process "
+                    "(not a healthy Kafka); free it or change kafka.bootstrap / kafka.controller_port"
+                )
+        server = self.write_config()
+        if not self.formatted():
+            self.format_storage(server)
+        cmd = [
+            str(self.java()),
+            *self.jvm_options(),
+            "-cp",
+            self.classpath(),
+            "kafka.Kafka",
+            str(server),
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "CLASSPATH"))}
+        proc = processes.start(cmd, log=self.log, pid_path=self.pid_path, env=env, cwd=self.root)
+        return proc.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        pid = self.pid()
+        processes.wait_until(
+            lambda: self.healthy() and self.coordinator_ready(),
+            service="kafka",
+            timeout=timeout,
+            log=self.log,
+            alive=(lambda: processes.pid_alive(pid)) if pid else None,
+        )
+
+    def stop(self) -> bool:
+        pid = self.pid()
+        ok = processes.stop(pid, timeout=60) if pid else True
+        if ok:
+            self.pid_path.unlink(missing_ok=True)
+        return ok
+
+    # -- health ----------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        """A broker answers metadata requests (kafka-python, with the configured security)."""
+        if not self.external and not processes.port_open(self.host, self.port):
+            return False
+        from kafka.admin import KafkaAdminClient
+
+        for name in ("kafka", "kafka.conn", "kafka.client", "kafka.admin"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        try:
+            client = KafkaAdminClient(
+                **self.settings.kafka.client_options(),
+                request_timeout_ms=5000,
+            )
+        except Exception:  # noqa: BLE001
+            return False
+        try:
+            cluster = client.describe_cluster()
+            return bool(cluster.get("brokers"))
+        except Exception:  # noqa: BLE001
+            return False
+        finally:
+            client.close()
+
+    def coordinator_ready(self) -> bool:
+        """A group coordinator answers: consumer groups work only once ``__consumer_offsets`` exists.
+
+        A fresh broker creates that topic on the first coordinator lookup and answers
+        COORDINATOR_NOT_AVAILABLE until it is ready; readiness covers that window so that the first
+        worker or ``vigil demo`` right after ``vigil stack up`` does not fail on it.
+        """
+        from kafka.admin import KafkaAdminClient
+
+        try:
+            client = KafkaAdminClient(**self.settings.kafka.client_options(), request_timeout_ms=5000)
+        except Exception:  # noqa: BLE001 - not ready yet; wait_until names the service on timeout
+            return False
+        try:
+            client.describe_groups(["vigil-readiness"])
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+        finally:
+            client.close()
+
+    def status(self) -> dict:
+        pid = None if self.external else self.pid()
+        return {
+            "version": None if self.external else self.version,
+            "address": self.address,
+            "healthy": self.healthy(),
+            "pid": "external" if self.external else pid,
+            "external": self.external,
+            "log": None if self.external else str(self.log),
+        }
+
+
+LOG4J2 = """\
+# written by `vigil stack up`: the broker logs to stdout, which goes to <state>/logs/kafka.log
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRefs = out
+rootLogger.appenderRef.out.ref = STDOUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = WARN
+"""

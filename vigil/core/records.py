@@ -1,0 +1,276 @@
+"""The record contracts between Vigil's stages.
+
+Every Kafka topic carries one of these models as a JSON value. Stages agree on these and on
+nothing else: a crawler never imports a pipeline, a pipeline never imports a crawler.
+Documented in docs/records.md; bump ``SCHEMA_VERSION`` on an incompatible change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Network = Literal["clearnet", "tor"]
+PageType = Literal["listing", "ad"]
+RenderMode = Literal["http", "playwright"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, value: bytes | str):
+        """Parse a Kafka value; raises pydantic.ValidationError on a wrong schema."""
+        return cls.model_validate_json(value)
+
+
+class RawPage(Record):
+    """One fetched page, as published by the crawlers to the raw-pages topic (key: canonical_url)."""
+
+    record_id: str = Field(default_factory=new_id)
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str
+    url: str
+    canonical_url: str
+    final_url: str
+    status: int
+    content_type: str = ""
+    headers: dict[str, str] = {}
+    fetched_at: datetime = Field(default_factory=utcnow)
+    depth: int = 0
+    referrer: str | None = None
+    page_type: PageType
+    ad_id: str | None = None
+    render_mode: RenderMode = "http"
+    country: str | None = None
+    language_hint: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict, description="values of the profile's field selectors")
+    body: str
+    body_sha256: str
+    body_bytes: int = Field(0, description="size of the body as fetched, before truncation")
+    decode_errors: bool = Field(False, description="undecodable bytes were replaced with U+FFFD")
+    truncated: bool = False
+    baseline: bool = Field(False, description="set from the crawl job: first crawl of a site, raise no alerts")
+
+
+class CrawlJob(Record):
+    """A request to crawl one profile, on the crawl-jobs topic (key: profile_id)."""
+
+    job_id: str = Field(default_factory=new_id)
+    profile_id: str
+    reason: str = "manual"
+    requested_at: datetime = Field(default_factory=utcnow)
+    max_pages: int | None = None
+    baseline: bool = Field(False, description="first crawl of a newly watched site: raise no new-ad alerts")
+    incremental: bool = Field(False, description="stop paging once a listing holds only known ads")
+    profile_path: str | None = Field(None, description="the profile file, when it is not in profiles_dir")
+
+
+JobState = Literal["queued", "running", "finished", "failed"]
+
+
+class JobStatus(Record):
+    """Progress of a crawl job, on the job-status topic (key: job_id) and in the vigil-jobs index."""
+
+    job_id: str
+    profile_id: str
+    state: JobState
+    reason: str = "manual"
+    baseline: bool = Field(False, description="the job's ads raise no new-ad alerts (see docs/alerts.md)")
+    attempt: int = 1
+    pages: int = 0
+    ads: int = 0
+    new_ads: int = 0
+    published: int = 0
+    errors: dict[str, int] = {}
+    message: str = ""
+    requested_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    worker: str = ""
+
+
+EventType = Literal["ad.new", "ad.changed"]
+
+
+class AdEvent(Record):
+    """A new or changed ad, on the ad-events topic (key: ad_key), consumed by the alerts worker."""
+
+    event_id: str = Field(default_factory=new_id)
+    event_type: EventType
+    ad_key: str
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str | None = None
+    baseline: bool = False
+    url: str
+    title: str = ""
+    text: str = Field("", description="main text, possibly shortened")
+    country: str | None = None
+    language: str | None = None
+    entities: dict[str, list[str]] = Field(default_factory=dict, description="type -> normalised values")
+    indicators: list[str] = []
+    risk: int = 0
+    escalate: bool = False
+    content_hash: str = ""
+    cluster_id: str | None = None
+    first_seen: datetime | None = None
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(Record):
+    """A record a stage could not process, with the reason; on the dead-letter topic."""
+
+    stage: str
+    error_type: str
+    error: str
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    original: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    failed_at: datetime = Field(default_factory=utcnow)
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def for_value(cls, value: bytes | str | None, **fields: Any) -> DeadLetter:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        return cls(original=value or "", **fields)
+
+
+class Span(BaseModel):
+    """Where in the ad's text something was found (character offsets into ``AdDocument.text``)."""
+
+    text: str
+    start: int
+    end: int
+
+
+class Entity(BaseModel):
+    """One normalised entity found in an ad.
+
+    ``type`` is one of phone, email, wallet, handle, url, onion; ``value`` is the normalised form
+    that watchlists and the entities index use (phone: E.164; email: lower-case; wallet: the
+    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host).
+    """
+
+    type: str
+    value: str
+    kind: str | None = Field(None, description="wallet chain (btc, eth, ...) or handle platform")
+    raw: str = ""
+    start: int = -1
+    end: int = -1
+    obfuscated: bool = False
+
+
+class IndicatorHit(BaseModel):
+    id: str
+    category: str
+    weight: float
+    source: str
+    escalate: bool = False
+    evidence: list[Span] = []
+
+
+class Price(BaseModel):
+    amount: float | None = None
+    currency: str | None = None
+    raw: str = ""
+
+
+class AdDocument(Record):
+    """One ad as indexed in the ``vigil-ads`` alias (document id: ``ad_key``)."""
+
+    ad_key: str = Field(description="profile_id + ':' + ad_id, else the canonical URL")
+    profile_id: str
+    network: Network = "clearnet"
+    job_id: str | None = None
+    record_id: str | None = None
+    url: str
+    canonical_url: str
+    ad_id: str | None = None
+    page_type: PageType = "ad"
+    country: str | None = None
+    language: str | None = None
+    title: str = ""
+    text: str = ""
+    price: Price | None = None
+    location: str | None = None
+    posted_at: datetime | None = None
+    image_urls: list[str] = []
+    metadata: dict[str, Any] = Field(default_factory=dict, description="JSON-LD / OpenGraph fields")
+    entities: list[Entity] = []
+    phones: list[str] = []
+    emails: list[str] = []
+    wallets: list[str] = []
+    handles: list[str] = []
+    urls: list[str] = []
+    onions: list[str] = []
+    ages: list[int] = []
+    ethnicities: list[str] = []
+    providers: int | None = None
+    indicators: list[IndicatorHit] = []
+    indicator_ids: list[str] = []
+    categories: list[str] = []
+    risk: int = 0
+    risk_explanation: str = ""
+    escalate: bool = False
+    content_hash: str = ""
+    signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
+    cluster_id: str | None = None
+    fetched_at: datetime | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    seen_count: int = 1
+    record_ids: list[str] = Field(
+        default_factory=list,
+        description="the last raw records merged into this ad (bounded); a re-delivered record is a no-op",
+    )
+
+    def entity_values(self) -> dict[str, list[str]]:
+        """type -> normalised values, the form carried by AdEvent.entities."""
+        return {
+            "phone": self.phones,
+            "email": self.emails,
+            "wallet": self.wallets,
+            "handle": self.handles,
+            "onion": self.onions,
+        }
+
+
+MAX_ID_BYTES = 512
+
+
+def ad_key(profile_id: str, ad_id: str | None, canonical_url: str) -> str:
+    """An ad's identity: the site's own ad id when the profile extracts one, else its canonical URL."""
+    return f"{profile_id}:{ad_id}" if ad_id else canonical_url
+
+
+def doc_id(key: str) -> str:
+    """The key itself as Elasticsearch document id, hashed when longer than ES's 512-byte limit."""
+    if len(key.encode("utf-8")) <= MAX_ID_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()

@@ -152,6 +152,7 @@ def analyze(page: RawPage) -> AdDocument:
         risk_explanation=explanation,
         escalate=escalate,
         content_hash=content_hash(ad_title, text),
+        analyzer_version=ANALYZER_VERSION,
         signature=signature_values(signature),
         cluster_id=cluster_id(signature),
         fetched_at=page.fetched_at,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ class SiteSpider(scrapy.Spider):
         reason: str = "manual",
         max_pages: int | str | None = None,
         incremental: bool | str = False,
-        known_ads: str | None = None,
+        known_ads: str | Path | Collection[str] | None = None,
         baseline: bool | str = False,
         **kwargs: Any,
     ):
@@ -69,9 +69,8 @@ class SiteSpider(scrapy.Spider):
         self.max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
         self.incremental = _flag(incremental)
         self.baseline = _flag(baseline)
-        self.is_known: Callable[[str], bool] = (
-            read_known_ads(known_ads).__contains__ if known_ads else (lambda _key: False)
-        )
+        known = read_known_ads(known_ads) if isinstance(known_ads, str | Path) else set(known_ads or ())
+        self.is_known: Callable[[str], bool] = known.__contains__
         self.seen: set[str] = set()
         self.published: set[str] = set()
         self.scheduled = 0

@@ -21,7 +21,7 @@ import structlog
 from vigil.core.config import Indices
 from vigil.core.consumer import Retriable
 from vigil.core.metrics import BULK_LATENCY, ENRICH_ERRORS
-from vigil.core.records import AdDocument, RawPage, doc_id
+from vigil.core.records import ENTITY_FIELDS, AdDocument, RawPage, doc_id
 
 log = structlog.get_logger(__name__)
 
@@ -29,13 +29,6 @@ RECORD_HISTORY = 32
 AD_KEYS_CAP = 1000
 CONFLICT_ROUNDS = 5
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
-ENTITY_LISTS = {
-    "phone": "phones",
-    "email": "emails",
-    "wallet": "wallets",
-    "handle": "handles",
-    "onion": "onions",
-}
 PAGE_FIELDS = (
     "record_id", "profile_id", "network", "job_id", "url", "canonical_url", "final_url", "page_type",
     "status", "content_type", "depth", "referrer", "render_mode", "body_sha256", "body_bytes",
@@ -135,7 +128,7 @@ def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:
         refs.setdefault(
             f"{entity.type}:{entity.value}", {"type": entity.type, "value": entity.value, "kind": entity.kind}
         )
-    for kind, attribute in (*ENTITY_LISTS.items(), ("url", "urls")):
+    for kind, attribute in (*ENTITY_FIELDS.items(), ("url", "urls")):
         for value in getattr(doc, attribute):
             refs.setdefault(f"{kind}:{value}", {"type": kind, "value": value, "kind": None})
     return refs

@@ -189,7 +189,7 @@ class SiteSpider(scrapy.Spider):
 
     def _follow(self, response: TextResponse):
         depth = response.meta.get("depth", 0) + 1
-        hrefs = [response.urljoin(h.strip()) for h in response.xpath("//a/@href | //area/@href").getall()]
+        hrefs = [response.urljoin(h.strip()) for h in response.xpath(LINK_XPATH).getall()]
         ad_urls = [u for u in dict.fromkeys(hrefs) if self.profile.ads.is_ad(u)]
         new_ads = [u for u in ad_urls if not self._known(u)]
         for url in new_ads:
@@ -223,7 +223,7 @@ class SiteSpider(scrapy.Spider):
     @staticmethod
     def _rule_links(response: TextResponse, rule: FollowRule) -> list[str]:
         if rule.regex is not None:
-            hrefs = response.xpath("//a/@href | //area/@href").getall()
+            hrefs = response.xpath(LINK_XPATH).getall()
             return [h for h in hrefs if re.search(rule.regex, response.urljoin(h.strip()))]
         nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
         hrefs: list[str] = []

@@ -231,8 +231,6 @@ def _metrics(port: int) -> str:
 
 
 def test_ads_carry_the_expected_entities_and_indicators(vigil_env, stack_io, start_worker):
-    from pipelines.analysis import analyze
-
     pages = [
         ad_page(1, "New in town!! Sexy young girl 19 yo, call or text (702) 386-4417. "
                    "Email Lola.Vegas@Example.COM. Incall/outcall 24/7, no police."),
@@ -244,6 +242,13 @@ def test_ads_carry_the_expected_entities_and_indicators(vigil_env, stack_io, sta
         "fixture-escorts:2": {"phones": ["+17023864417"], "handles": ["kik:lola_vegas"]},
         "fixture-escorts:3": {"phones": ["+14158675309"], "emails": ["anna.m@example.org"]},
     }
+    # By hand from pipelines/indicators.yaml: "New in town" moves, "young girl" and "fresh" are
+    # youthful wording, "Asian" states an ethnicity; the massage ad names none.
+    indicators = {
+        "fixture-escorts:1": {"movement_language", "youthful_language"},
+        "fixture-escorts:2": {"stated_ethnicity", "youthful_language"},
+        "fixture-escorts:3": set(),
+    }
     stack_io.send(pages)
     worker = start_worker("--group", "g-content")
     assert wait_for(lambda: stack_io.caught_up("g-content"), timeout=90), worker.log()[-3000:]
@@ -252,14 +257,11 @@ def test_ads_carry_the_expected_entities_and_indicators(vigil_env, stack_io, sta
     assert sorted(ads) == sorted(expected)
     for page in pages:
         key = f"{page.profile_id}:{page.ad_id}"
-        doc, local = ads[key], analyze(page)
+        doc = ads[key]
         for field in ("phones", "emails", "handles"):
             assert sorted(doc[field]) == sorted(expected[key].get(field, [])), (key, field, doc[field])
-        assert doc["indicator_ids"] == local.indicator_ids
-        assert doc["risk"] == local.risk and doc["seen_count"] == 1
-    assert ads["fixture-escorts:1"]["indicator_ids"], (
-        "the 'new in town / young / no police' ad names no indicator"
-    )
+        assert set(doc["indicator_ids"]) == indicators[key], (key, doc["indicator_ids"])
+        assert (doc["risk"] > 0) == bool(indicators[key]) and doc["seen_count"] == 1, (key, doc["risk"])
 
     entities = stack_io.docs(vigil_env.settings.es.indices.entities)
     shared = entities["phone:+17023864417"]

@@ -190,6 +190,16 @@ class Span(BaseModel):
     end: int
 
 
+ENTITY_FIELDS: dict[str, str] = {
+    "phone": "phones",
+    "email": "emails",
+    "wallet": "wallets",
+    "handle": "handles",
+    "onion": "onions",
+}
+"""Contact entity type -> the AdDocument list (and vigil-ads field) holding its values."""
+
+
 class Entity(BaseModel):
     """One normalised entity found in an ad.
 
@@ -274,13 +284,7 @@ class AdDocument(Record):
 
     def entity_values(self) -> dict[str, list[str]]:
         """type -> normalised values, the form carried by AdEvent.entities."""
-        return {
-            "phone": self.phones,
-            "email": self.emails,
-            "wallet": self.wallets,
-            "handle": self.handles,
-            "onion": self.onions,
-        }
+        return {entity_type: getattr(self, name) for entity_type, name in ENTITY_FIELDS.items()}
 
 
 MAX_ID_BYTES = 512

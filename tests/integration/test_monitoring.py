@@ -24,7 +24,7 @@ import yaml
 
 from tests.conftest import vigil_executable
 from tests.fixture_site import FixtureSite
-from tests.helpers import group_caught_up, free_port, wait_for
+from tests.helpers import free_port, group_caught_up, wait_for
 from vigil.core.records import AdEvent
 
 pytestmark = pytest.mark.integration

@@ -302,7 +302,13 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
         recrawl = finished(settings, "board", baseline=False)[0]
         print(f"baseline crawl: {baseline['pages']} pages; incremental re-crawl: {recrawl['pages']} pages")
         assert recrawl["new_ads"] == 0 and recrawl["pages"] <= 2, recrawl
-        time.sleep(1)
+        topics = settings.kafka.topics
+        assert wait_for(
+            lambda: group_caught_up(settings, f"test-{uid}-enrich", topics.pages_raw)
+            and group_caught_up(settings, settings.alerts.group_id, topics.ad_events),
+            timeout=60,
+        ), tails()
+        assert not history(vigil_env), "the baseline claimed alerts"
         assert not webhook.posts and not mailbox.messages, "the baseline raised alerts"
 
         ad = site.add_ad(

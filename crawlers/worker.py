@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from crawlers.job_status import JobStatusReporter
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
+from vigil.core.metrics import add_counts, counter_snapshot
 from vigil.core.records import CrawlJob, CrawlSummary, JobStatus, utcnow
 
 log = structlog.get_logger("vigil.crawl_worker")
@@ -323,7 +324,8 @@ class CrawlHandler(Handler):
             raise CrawlFailed(f"crawl timed out after {self.config.timeout_seconds:g}s")
         if answer is None:
             raise CrawlFailed(f"the crawl process exited with {process.exitcode}: {tail}")
-        kind, value = answer
+        kind, value, counts = answer
+        add_counts(counts)
         if kind == "invalid":
             raise CrawlFailed(f"the profile or configuration is invalid: {value}", permanent=True)
         if kind == "error":
@@ -348,11 +350,13 @@ def _crawl_child(job_json: str, settings: Settings, known: list[str], log_path: 
         os.dup2(log_file.fileno(), 2)
     try:
         summary = crawl_job(CrawlJob.model_validate_json(job_json), settings, set(known))
-        sender.send(("summary", summary.model_dump_json()))
+        answer = ("summary", summary.model_dump_json())
     except (ProfileError, RoutingError) as exc:
-        sender.send(("invalid", str(exc)))
+        answer = ("invalid", str(exc))
     except Exception as exc:  # noqa: BLE001 - reported to the worker, which retries the job
-        sender.send(("error", f"{type(exc).__name__}: {exc}"))
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        sender.send((*answer, counter_snapshot()))
     finally:
         sender.close()
 

@@ -33,6 +33,28 @@ TOR_NEWNYM = Counter("vigil_tor_newnym_total", "NEWNYM signals sent", ["profile"
 TOR_FAILURES = Counter("vigil_tor_failures_total", "Failed fetches over Tor", ["profile"])
 
 
+def counter_snapshot() -> list[tuple[str, dict[str, str], float]]:
+    """This process's Vigil counters as (metric, labels, value): a crawl's child process sends them
+    to the crawl worker, which serves /metrics (``add_counts``)."""
+    counters = {c._name: c for c in globals().values() if isinstance(c, Counter)}
+    snapshot = []
+    for name, counter in counters.items():
+        for metric in counter.collect():
+            for sample in metric.samples:
+                if sample.name == f"{name}_total" and sample.value:
+                    snapshot.append((name, dict(sample.labels), sample.value))
+    return snapshot
+
+
+def add_counts(snapshot: list[tuple[str, dict[str, str], float]]) -> None:
+    """Add another process's counter snapshot to this process's counters."""
+    counters = {c._name: c for c in globals().values() if isinstance(c, Counter)}
+    for name, labels, value in snapshot:
+        counter = counters.get(name)
+        if counter is not None and value > 0:
+            (counter.labels(**labels) if labels else counter).inc(value)
+
+
 def serve(port: int) -> None:
     """Expose /metrics on 0.0.0.0:port (no-op for port 0)."""
     if port:

@@ -103,7 +103,7 @@ def hash_bands(phash: str, distance: int = MATCH_DISTANCE) -> list[str]:
     bits = format(int(phash, 16), f"0{len(phash) * 4}b")
     count = distance + 1
     edges = [round(i * len(bits) / count) for i in range(count + 1)]
-    return [f"{i}:{bits[edges[i]:edges[i + 1]]}" for i in range(count)]
+    return [f"{i}:{bits[edges[i] : edges[i + 1]]}" for i in range(count)]
 
 
 def _otsu(values: np.ndarray) -> tuple[int, float]:
@@ -158,7 +158,9 @@ def prepare_for_ocr(image: Image.Image) -> Image.Image:
     scale = min(OCR_MAX_SCALE, max(1.0, OCR_MIN_SIDE / max(width, height)))
     scale = min(scale, OCR_MAX_SIDE / max(width, height))
     if scale != 1.0:
-        image = image.resize((max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.LANCZOS)
+        image = image.resize(
+            (max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.LANCZOS
+        )
     binary = _binarise(image)
     angle = _skew(binary)
     if angle:

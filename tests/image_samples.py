@@ -42,7 +42,7 @@ PHONES = (
     ("+49 176 98765432", "DE", "+4917698765432"),
     ("06 12 34 56 78", "FR", "+33612345678"),
     ("07 98 76 54 32", "FR", "+33798765432"),
-    ("07911 654321", "GB", "+447911654321"),
+    ("07400 123456", "GB", "+447400123456"),
     ("+44 7911 123456", "GB", "+447911123456"),
     ("0176 5551234", "DE", "+491765551234"),
 )
@@ -69,8 +69,16 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def phone_image(printed: str, caption: str, font: str, size: int, colours, angle: float, quality: int,
-                gradient: bool = False) -> bytes:
+def phone_image(
+    printed: str,
+    caption: str,
+    font: str,
+    size: int,
+    colours,
+    angle: float,
+    quality: int,
+    gradient: bool = False,
+) -> bytes:
     """One banner: optional caption above the number, on a plain or gradient background."""
     ink, paper = colours
     face = ImageFont.truetype(str(FONT_DIR / font), size)
@@ -139,8 +147,9 @@ def watermark(image: Image.Image, text: str = "hotgirls.example") -> Image.Image
     marked = image.convert("RGBA")
     layer = Image.new("RGBA", marked.size, (0, 0, 0, 0))
     face = ImageFont.truetype(str(FONT_DIR / "DejaVuSans-Bold.ttf"), max(12, marked.width // 18))
-    ImageDraw.Draw(layer).text((marked.width // 20, marked.height - marked.height // 8), text, font=face,
-                               fill=(255, 255, 255, 150))
+    ImageDraw.Draw(layer).text(
+        (marked.width // 20, marked.height - marked.height // 8), text, font=face, fill=(255, 255, 255, 150)
+    )
     return Image.alpha_composite(marked, layer).convert("RGB")
 
 

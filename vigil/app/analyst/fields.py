@@ -8,6 +8,7 @@ ENTITY_FIELDS: dict[str, str] = {
     "wallet": "wallets",
     "handle": "handles",
     "onion": "onions",
+    "image": "image_hashes",  # photo links (docs/images.md)
 }
 
 TEXT_FIELDS = ["title^2", "text", "location"]

@@ -163,7 +163,7 @@ class ImageHandler:
             data = self.fetcher.fetch(url, policy)
             facts = analyse(
                 url, data, max_pixels=self.settings.images.max_pixels, hashes=options.hashes,
-                read_text=options.ocr, language=language,
+                read_text=options.ocr, language=language, timeout=self.settings.images.timeout_seconds,
             )  # fmt: skip
         except (FetchFailed, ImageRejected) as exc:
             IMAGE_ERRORS.labels(cause=exc.cause).inc()

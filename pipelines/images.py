@@ -169,7 +169,9 @@ def prepare_for_ocr(image: Image.Image) -> Image.Image:
     return ImageOps.expand(binary, border=20, fill=255)
 
 
-def tesseract(image: Image.Image, languages: str = "eng", psm: int = 11) -> str:
+def tesseract(
+    image: Image.Image, languages: str = "eng", psm: int = 11, timeout: float = TESSERACT_TIMEOUT
+) -> str:
     """Tesseract on an in-memory image, through a pipe; one thread (workers scale by process)."""
     buffer = io.BytesIO()
     image.save(buffer, "PPM")
@@ -178,7 +180,7 @@ def tesseract(image: Image.Image, languages: str = "eng", psm: int = 11) -> str:
         [TESSERACT, "stdin", "stdout", "-l", languages, "--psm", str(psm)],
         input=buffer.getvalue(),
         capture_output=True,
-        timeout=TESSERACT_TIMEOUT,
+        timeout=timeout,
         env=env,
         check=True,
     )
@@ -194,8 +196,8 @@ def ocr_languages(language: str | None) -> str:
     return "+".join(names)
 
 
-def ocr(image: Image.Image, language: str | None = None) -> str:
-    text = tesseract(prepare_for_ocr(image), ocr_languages(language))
+def ocr(image: Image.Image, language: str | None = None, timeout: float = TESSERACT_TIMEOUT) -> str:
+    text = tesseract(prepare_for_ocr(image), ocr_languages(language), timeout=timeout)
     return " ".join(text.split())[:OCR_TEXT_LIMIT]
 
 
@@ -207,6 +209,7 @@ def analyse(
     hashes: bool = True,
     read_text: bool = True,
     language: str | None = None,
+    timeout: float = TESSERACT_TIMEOUT,
 ) -> ImageFacts:
     """The facts of one downloaded image; raises ImageRejected (and subprocess errors from OCR)."""
     image = decode(data, max_pixels)
@@ -216,7 +219,7 @@ def analyse(
         phash=perceptual_hash(image) if hashes else None,
         width=image.width,
         height=image.height,
-        ocr_text=ocr(image, language) if read_text else "",
+        ocr_text=ocr(image, language, timeout) if read_text else "",
     )
 
 

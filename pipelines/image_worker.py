@@ -122,6 +122,8 @@ class ImageHandler:
         urls = list(stored.source.get("image_urls") or [])[: options.max_per_ad]
         if not urls:
             return "no_images"
+        if set(urls) <= {i.get("url") for i in stored.source.get("images") or []}:
+            return "unchanged"  # a new text, the same pictures: their facts are kept (keep_image_findings)
         policy = FetchPolicy(
             allow_private=profile.allow_private_network,
             deny=self.deny,

@@ -211,6 +211,8 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
     # the logo is on four ads: a hub, linking none of them
     logo_hashes = {i["phash"] for d in (one, two, three, five) for i in d["images"] if i["url"].endswith("logo.png")}
     assert len(logo_hashes) == 1 and not five["image_hashes"]
+    # ads that linked through the logo before it became a hub were unlinked
+    assert not any(logo_hashes & set(d["image_hashes"]) for d in (one, two, three, five))
     entities = _ads(es, settings.es.indices.entities)
     photo_link = entities[f"image:{shared}"]
     assert sorted(photo_link["ad_keys"]) == ["images-board:1", "images-board:2"] and not photo_link["hub"]

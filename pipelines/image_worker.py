@@ -8,12 +8,11 @@ entity lists, under optimistic concurrency, so what the enrich worker writes is 
 (and the enrich worker keeps these findings when it merges the ad again, see
 ``pipelines.indexer.keep_image_findings``).
 
-``ImageHandler`` handles one event; ``ImageWorker`` is the consume-handle-commit loop around it.
+``ImageHandler`` handles one event; ``ImagesConsumer`` plugs it into the shared consumer loop.
 """
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,29 +22,23 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from pipelines.dead_letters import DeadLetterSink
 from pipelines.image_fetch import FetchFailed, FetchPolicy, ImageFetcher
 from pipelines.image_links import Linker, is_hub
 from pipelines.images import ImageFacts, ImageRejected, analyse, image_entities
-from pipelines.indexer import ENTITY_LISTS, ElasticUnavailable, merge_entity
+from pipelines.indexer import ElasticUnavailable, merge_entity
 from pipelines.regions import candidate_regions
 from vigil.core.addresses import parse_networks
 from vigil.core.config import Settings
+from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import IMAGE_ADS, IMAGE_ERRORS, IMAGE_SECONDS, IMAGES
 from vigil.core.profiles import ProfileError, SiteProfile, find_profile
-from vigil.core.records import AdDocument, AdEvent, Entity, ImageRef, doc_id
+from vigil.core.records import ENTITY_FIELDS, AdDocument, AdEvent, Entity, ImageRef, doc_id
 
 log = structlog.get_logger(__name__)
 
 STAGE = "images"
 MISSING_AD_WAIT = 15.0
 CONFLICT_ROUNDS = 5
-BACKOFF_START = 0.5
-BACKOFF_MAX = 15.0
-
-
-class Stopped(Exception):
-    """A stop signal arrived while Elasticsearch was unavailable: leave the batch uncommitted."""
 
 
 @dataclass
@@ -276,7 +269,7 @@ class ImageHandler:
                 "ocr_text": ocr_text,
                 "entities": entities,
             }
-            for entity_type, attribute in ENTITY_LISTS.items():
+            for entity_type, attribute in ENTITY_FIELDS.items():
                 update[attribute] = list(
                     dict.fromkeys(e["value"] for e in entities if e["type"] == entity_type)
                 )
@@ -355,96 +348,44 @@ def _without_link(source: dict[str, Any], value: str) -> dict[str, Any]:
     }
 
 
-class ImageWorker:
-    """Consume ad events, handle each, commit once the batch is handled (at-least-once: handling
-    an event twice writes the same facts)."""
+class ImagesConsumer(Handler):
+    """The image worker's part in the shared consumer loop (vigil.core.consumer): Elasticsearch
+    outages are retriable there (ElasticUnavailable), an event that is not an AdEvent is
+    dead-lettered, and handling an event twice writes the same facts (at-least-once is safe)."""
 
-    def __init__(self, settings: Settings, *, group: str | None = None, batch_size: int = 10):
+    name = STAGE
+
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self.group = group or settings.images.group_id
-        self.batch_size = batch_size
-        self.topic = settings.kafka.topics.ad_events
-        self.stopping = False
 
-    def stop(self, *_: Any) -> None:
-        self.stopping = True
-
-    def run(self) -> int:
+    def start(self, loop: ConsumerLoop) -> None:
         from PIL import Image
 
-        from vigil.core import kafka
         from vigil.core.elastic import client
-        from vigil.core.kafka import report_lag
 
         Image.MAX_IMAGE_PIXELS = self.settings.images.max_pixels
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.consumer = kafka.consumer(
-            self.settings.kafka,
-            self.group,
-            self.topic,
-            max_poll_records=self.batch_size,
-            max_poll_interval_ms=600_000,
-        )
-        self.producer = kafka.producer(self.settings.kafka)
-        es = client(self.settings.es, max_retries=0)
         profiles = Profiles(self.settings.profiles_dir, self.settings.images.profile_reload_seconds)
-        self.handler = ImageHandler(self.settings, es, profiles)
-        self.dead_letters = DeadLetterSink(self.producer, self.settings.kafka.topics.pages_dlq, STAGE)
-        log.info(
-            "image worker started",
-            topic=self.topic,
-            group=self.group,
-            profiles=str(self.settings.profiles_dir),
-        )
-        lag_at = 0.0
-        try:
-            while not self.stopping:
-                polled = self.consumer.poll(timeout_ms=1000, max_records=self.batch_size)
-                records = [record for batch in polled.values() for record in batch]
-                try:
-                    for record in records:
-                        self._handle(record)
-                except Stopped:
-                    log.warning("stopped with an unhandled batch; it will be re-delivered")
-                    break
-                if records:
-                    self.dead_letters.flush()
-                    self.consumer.commit()
-                if time.monotonic() - lag_at > 5:
-                    lag_at = time.monotonic()
-                    report_lag(self.consumer, self.group, self.topic)
-            log.info("image worker stopped")
-            return 0
-        finally:
-            self.consumer.close(autocommit=False)
-            self.producer.close(timeout=10)
+        self.images = ImageHandler(self.settings, client(self.settings.es, max_retries=0), profiles)
+        log.info("image worker started", profiles=str(self.settings.profiles_dir))
 
-    def _handle(self, record) -> None:
-        try:
-            event = AdEvent.from_bytes(record.value or b"")
-        except ValidationError as exc:
-            IMAGE_ADS.labels(outcome="dead_letter").inc()
-            self.dead_letters.add(record, "schema", str(exc))
-            return
-        delay = BACKOFF_START
-        while True:
+    def handle(self, batch: Batch) -> None:
+        for record in batch.records:
             try:
-                self.handler.handle(event)
-                return
-            except ElasticUnavailable as exc:
-                IMAGE_ERRORS.labels(cause="es_unavailable").inc()
-                log.error("Elasticsearch unavailable; retrying", error=str(exc)[:300], retry_in=delay)
-                self._wait(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
+                event = AdEvent.from_bytes(record.value or b"")
+            except ValidationError as exc:
+                IMAGE_ADS.labels(outcome="dead_letter").inc()
+                batch.dead_letter(record, "schema", str(exc))
+                continue
+            self.images.handle(event)
 
-    def _wait(self, seconds: float) -> None:
-        """Sleep while still polling (partitions paused), so the group does not evict this worker."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.stopping:
-                raise Stopped
-            self.consumer.pause(*self.consumer.assignment())
-            for tp, batch in self.consumer.poll(timeout_ms=500).items():
-                self.consumer.seek(tp, batch[0].offset)
-        self.consumer.resume(*self.consumer.paused())
+
+def run_image_worker(settings: Settings, *, group: str | None = None, batch_size: int = 10) -> int:
+    """Consume ad events until SIGTERM/SIGINT; small batches, since one ad can take seconds."""
+    return ConsumerLoop(
+        settings,
+        ImagesConsumer(settings),
+        group=group or settings.images.group_id,
+        topic=settings.kafka.topics.ad_events,
+        batch_size=batch_size,
+        max_poll_interval_ms=600_000,
+    ).run()

@@ -33,6 +33,7 @@ class CrawlSummary:
     message: str = ""
     seconds: float = 0.0
     truncated: int = 0
+    browser_refused: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +57,7 @@ def summarise(job_id: str, profile_id: str, stats: dict[str, Any], spider, reaso
         publish_failures=publish_failures,
         finish_reason=reason,
         truncated=int(stats.get("vigil/truncated", 0)),
+        browser_refused=int(stats.get("vigil/browser_refused", 0)),
     )
     if publish_failures:
         summary.errors["publish_failed"] = sum(publish_failures.values())

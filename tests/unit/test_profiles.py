@@ -141,8 +141,13 @@ def test_routing_refuses_tor_js_and_plans_playwright(tmp_path):
     js = load_profile(write(tmp_path, {**MINIMAL, "render_js": True, "wait_for": {"css": "a.ad"}}))
     planned = route(js, Settings())
     assert planned.render_mode == "playwright" and planned.resolve_locally
-    assert planned.settings["DOWNLOAD_HANDLERS"]["http"].startswith("scrapy_playwright")
-    assert "--no-sandbox" in planned.settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
+    assert planned.settings["DOWNLOAD_HANDLERS"]["http"] == "crawlers.browser.GuardedPlaywrightHandler"
+    launch = planned.settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert "--no-sandbox" not in launch["args"] and launch["chromium_sandbox"] is True
+    assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in launch["args"]
+    assert planned.settings["VIGIL_BROWSER_RESOURCES"] == []
+    unsandboxed = route(js, Settings(crawl={"browser_sandbox": False})).settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert "--no-sandbox" in unsandboxed["args"] and unsandboxed["chromium_sandbox"] is False
     tor_js = load_profile(write(tmp_path, {**MINIMAL, "network": "tor", "render_js": True}))
     with pytest.raises(RoutingError, match="render_js over Tor is refused"):
         route(tor_js, Settings())

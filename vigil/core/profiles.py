@@ -235,6 +235,9 @@ class SiteProfile(Part):
     ads: AdRule
     render_js: bool = False
     wait_for: WaitFor | None = None
+    render_resources: list[Literal["image", "font", "media"]] = Field(
+        default_factory=list, description="resource types the browser may load (none by default; never over Tor)"
+    )
     allow_private_network: bool = False
     limits: Limits = Limits()
     politeness: Politeness = Politeness()

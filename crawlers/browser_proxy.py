@@ -140,7 +140,7 @@ class TorUpstream:
     def check_response(self, url: str, status: int, content_type: str) -> None:
         from crawlers.tor import browser_type_allowed
 
-        if 200 <= status < 300 and not browser_type_allowed(content_type):
+        if 200 <= status < 300 and status != 204 and not browser_type_allowed(content_type):
             raise Refused(f"refused over Tor: Content-Type {content_type or '(none)'!r} ({url})")
 
     async def open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

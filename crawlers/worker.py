@@ -31,6 +31,7 @@ from crawlers.job_status import JobStatusReporter
 from vigil.core.config import Settings
 from vigil.core.consumer import subscribe_when_ready
 from vigil.core.kafka import report_lag
+from vigil.core.profiles import ProfileError, job_profile
 from vigil.core.records import CrawlJob, JobStatus, utcnow
 
 log = structlog.get_logger("vigil.crawl_worker")
@@ -362,9 +363,10 @@ class CrawlWorker:
         command = [sys.executable, "-c", "from vigil.app.cli import main; main()"]
         if self.config_path:
             command += ["--config", str(self.config_path)]
-        profile = (
-            job.profile_path if job.profile_path and Path(job.profile_path).is_file() else job.profile_id
-        )
+        try:
+            profile = str(job_profile(job.profile_id, job.profile_path, self.settings.profiles_dir))
+        except ProfileError as exc:
+            raise CrawlFailed(str(exc), permanent=True) from None
         command += ["crawl", profile, "--job-id", job.job_id, "--reason", job.reason, "--json"]
         if job.max_pages:
             command += ["--max-pages", str(job.max_pages)]

@@ -240,11 +240,6 @@ class SSRFGuardMiddleware:
         self.pin = settings.getbool("DNSCACHE_ENABLED") and settings.get("TWISTED_DNS_RESOLVER", "").endswith(
             "CachingThreadedResolver"
         )
-        if self.pin:
-            from scrapy.resolver import dnscache
-
-            # One crawl per process: the pins below must outlive any number of hosts (no eviction).
-            dnscache.limit = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
@@ -266,6 +261,9 @@ class SSRFGuardMiddleware:
         if self.pin and decision.address is not None and _literal(host) is None:
             from scrapy.resolver import dnscache
 
+            # One crawl per process: pins outlive any number of hosts (the resolver, installed
+            # when the reactor starts, sets a size limit that would evict them).
+            dnscache.limit = None
             dnscache[host] = str(decision.address)
 
     async def _decide(self, host: str, port: int) -> Decision:

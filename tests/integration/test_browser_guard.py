@@ -30,7 +30,7 @@ import yaml
 
 from tests.conftest import vigil_executable
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = pytest.mark.integration
 
 CANARY_HOST = "127.0.0.2"
 
@@ -55,7 +55,12 @@ def getaddrinfo(host, port, *args, **kwargs):
     return _real(host, port, *args, **kwargs)
 
 
+def gethostbyname(host):
+    return getaddrinfo(host, 80, socket.AF_INET)[0][4][0]
+
+
 socket.getaddrinfo = getaddrinfo
+socket.gethostbyname = gethostbyname
 '''
 
 HOSTILE = """<!doctype html><html><head><title>hostile</title>
@@ -133,7 +138,7 @@ SHARED_JS = 'fetch("{C}/shared-fetch").catch(() => 0); fetch("/seen/shared-worke
 class Canary:
     """Counts every TCP connection and UDP datagram to CANARY_HOST:port (and answers HTTP 200)."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.hits: list[str] = []
         canary = self
 
@@ -150,7 +155,8 @@ class Canary:
                 except OSError:
                     pass
 
-        self._tcp = socketserver.ThreadingTCPServer((CANARY_HOST, 0), Handler)
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._tcp = socketserver.ThreadingTCPServer((CANARY_HOST, port), Handler)
         self._tcp.daemon_threads = True
         self.port = self._tcp.server_address[1]
         self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -181,7 +187,7 @@ class Canary:
 class HostileSite:
     """The hostile page on 127.0.0.1; records every path it is asked for."""
 
-    def __init__(self, canary_port: int):
+    def __init__(self, canary_port: int, host_port: int = 0):
         self.paths: list[str] = []
         site = self
         canary = f"http://{CANARY_HOST}:{canary_port}"
@@ -218,7 +224,7 @@ class HostileSite:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", host_port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -232,6 +238,7 @@ class HostileSite:
         self._server.server_close()
 
 
+@pytest.mark.browser
 def test_hostile_page_reaches_nothing_the_guard_refuses(vigil_env, tmp_path):
     config = yaml.safe_load(vigil_env.config_path.read_text()) or {}
     config.setdefault("crawl", {})["deny_networks"] = [f"{CANARY_HOST}/32"]
@@ -283,6 +290,46 @@ def test_hostile_page_reaches_nothing_the_guard_refuses(vigil_env, tmp_path):
     renderers = [p for p in browsers.processes if "--type=renderer" in p["cmdline"]]
     own_ns = os.readlink("/proc/self/ns/user")
     assert renderers and all(p["userns"] != own_ns for p in renderers), renderers
+
+
+def test_http_path_keeps_its_pins_for_the_whole_crawl(vigil_env, tmp_path):
+    """Plain HTTP: a name that rebinds to the canary after its first lookup is never looked up again."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(DNS_SHIM)
+    dns_log = tmp_path / "dns.log"
+    dns_log.write_text("")
+    config = yaml.safe_load(vigil_env.config_path.read_text()) or {}
+    config.setdefault("crawl", {})["deny_networks"] = [f"{CANARY_HOST}/32"]
+    vigil_env.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    with Canary() as probe:
+        port = probe.port
+    # The page server and the canary share a port number on 127.0.0.1 and 127.0.0.2, so a second
+    # lookup (127.0.0.2) would reach the canary with the very same URL.
+    with Canary(port) as canary, HostileSite(canary.port, host_port=port) as site:
+        base = f"http://rebind.vigil.test:{port}/"
+        profile = {
+            "id": "rebinding",
+            "start_urls": [base, f"{base}seen/a", f"{base}seen/b", f"{base}seen/c"],
+            "allowed_domains": ["rebind.vigil.test"],
+            "ads": {"url_regex": r"/ad/\d+$"},
+            "allow_private_network": True,
+            "limits": {"max_pages": 4, "max_depth": 0},
+            "politeness": {"download_delay": 0.3, "concurrency": 1, "obey_robots": True, "autothrottle": False},
+        }
+        path = tmp_path / "rebinding.yaml"
+        path.write_text(yaml.safe_dump(profile, sort_keys=False))
+        env = {**vigil_env.env, "VIGIL_TEST_DNS_LOG": str(dns_log)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
+        proc = subprocess.run(
+            [vigil_executable(), "crawl", str(path), "--json", "--no-publish"],
+            env=env, cwd=vigil_env.cwd, capture_output=True, text=True, timeout=120,
+        )
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["pages"] == 4, proc.stderr[-3000:]
+    assert canary.hits == [], canary.hits
+    assert dns_log.read_text().split() == ["rebind.vigil.test"]
+    assert {"/", "/robots.txt", "/seen/a", "/seen/b", "/seen/c"} <= set(site.paths)
 
 
 def test_refused_ipv4_embedding_literals_in_the_browser_path():

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,26 @@ def sasl_broker(stack, tmp_path, monkeypatch):
     broker.start()
     try:
         broker.wait_ready(150)
+
+        def from_env(user: str | None, password: str | None, protocol: str = "SASL_PLAINTEXT"):
+            """Client settings the way a deployment gives them: VIGIL_KAFKA_* variables."""
+            from vigil.core.config import Settings
+
+            with monkeypatch.context() as env:
+                env.setenv("VIGIL_KAFKA_BOOTSTRAP", f"127.0.0.1:{bport}")
+                env.setenv("VIGIL_KAFKA_SECURITY_PROTOCOL", protocol)
+                if user is not None:
+                    env.setenv("VIGIL_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+                    env.setenv("VIGIL_KAFKA_SASL_USERNAME", user)
+                    env.setenv("VIGIL_KAFKA_SASL_PASSWORD", password or "")
+                base = _settings(home, bport, cport, None, None).kafka
+                return Settings(home=home, kafka={"partitions": 1, "topics": base.topics.model_dump()})
+
         yield {
             "admin": admin_settings,
-            "vigil": _settings(home, bport, cport, "vigil", passwords["vigil"]),
-            "wrong": _settings(home, bport, cport, "vigil", "not-the-password"),
-            "anonymous": _settings(home, bport, cport, None, None, protocol="PLAINTEXT"),
+            "vigil": from_env("vigil", passwords["vigil"]),
+            "wrong": from_env("vigil", "not-the-password"),
+            "anonymous": from_env(None, None, protocol="PLAINTEXT"),
             "broker": broker,
         }
     finally:
@@ -121,7 +136,16 @@ def test_vigil_clients_with_sasl_scram_and_acls(sasl_broker):
     assert oct(properties.stat().st_mode & 0o777) == "0o600"
     _grant(sasl_broker["admin"])
     settings = sasl_broker["vigil"]
-    ensure_topics(settings.kafka)  # CreateTopics as vigil, allowed by the prefixed ACL
+    assert settings.kafka.sasl_username == "vigil" and settings.kafka.security_protocol == "SASL_PLAINTEXT"
+
+    def created() -> bool:
+        try:
+            ensure_topics(settings.kafka)  # CreateTopics as vigil, allowed by the prefixed ACL
+        except kerrors.TopicAuthorizationFailedError:
+            return False  # the ACLs reach the broker's authorizer through the metadata log, shortly
+        return True
+
+    assert wait_for(created, timeout=20, interval=1)
 
     topic = settings.kafka.topics.pages_raw
     value = f"hello {uuid.uuid4().hex}".encode()

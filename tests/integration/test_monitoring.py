@@ -546,24 +546,36 @@ def lease_holder(database: Path) -> str:
 
 @pytest.mark.timeout(120)
 def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, processes):
-    """An unknown profile makes `vigil crawl` exit 2: no retry can help, the job is failed at once."""
+    """An unknown profile, or a job naming a file outside the profiles directory: no retry can
+    help, the job is failed at once with a clear message, and nothing outside is ever loaded."""
     from vigil.core.kafka import producer
     from vigil.core.records import CrawlJob
 
     configure(vigil_env, tmp_path)
-    job = CrawlJob(profile_id="no-such-profile", reason="test")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.yaml").write_text(yaml.safe_dump({"id": "evil", "start_urls": ["http://127.0.0.1:9/"],
+                                                      "ads": {"url_regex": "/ad/"}}))
+    wanted = {
+        "no-such-profile": CrawlJob(profile_id="no-such-profile", reason="test"),
+        "evil": CrawlJob(profile_id="evil", profile_path=str(outside / "evil.yaml"), reason="test"),
+        "dotdot": CrawlJob(profile_id="dotdot", profile_path="../outside/evil.yaml", reason="test"),
+    }
     client = producer(vigil_env.settings.kafka)
-    client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=b"no-such-profile", value=job.to_bytes()).get(
-        30
-    )
+    for key, job in wanted.items():
+        client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=key.encode(), value=job.to_bytes()).get(30)
     client.close()
     worker = Process(vigil_env, "crawl", "worker", "crawl")
     processes.append(worker)
 
-    def failed() -> list[dict]:
-        return [j for j in jobs(vigil_env.settings, "no-such-profile") if j["state"] == "failed"]
+    def failed(profile_id: str) -> list[dict]:
+        return [j for j in jobs(vigil_env.settings, profile_id) if j["state"] == "failed"]
 
-    assert wait_for(failed, timeout=60), worker.tail()
-    record = failed()[0]
-    assert record["job_id"] == job.job_id and record["attempt"] == 1, record
-    assert "invalid" in record["message"] and "no-such-profile" in record["message"], record
+    assert wait_for(lambda: all(failed(key) for key in wanted), timeout=60), worker.tail()
+    for key, job in wanted.items():
+        record = failed(key)[0]
+        assert record["job_id"] == job.job_id and record["attempt"] == 1, record
+    assert "no profile with id 'no-such-profile'" in failed("no-such-profile")[0]["message"]
+    for key in ("evil", "dotdot"):
+        assert "only name profile files inside the profiles directory" in failed(key)[0]["message"]
+    assert "127.0.0.1:9" not in worker.log_path.read_text()

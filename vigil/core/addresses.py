@@ -51,6 +51,10 @@ def refusal(
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    for embedded in embedded_ipv4(ip):
+        reason = refusal(embedded, allow_private=allow_private, deny=deny)
+        if reason:
+            return f"embeds {embedded}: {reason}"
     for network in deny:
         if ip.version == network.version and ip in network:
             return f"in deny_networks ({network})"
@@ -74,6 +78,33 @@ def refusal(
     if not ip.is_global:
         return "non-global address"
     return None
+
+
+# IPv6 ranges that carry an IPv4 address a relay or translator may deliver to: 6to4 (2002::/16,
+# bits 16-48), Teredo (2001::/32, the client's address obfuscated), NAT64 (64:ff9b::/96 and the
+# local-use 64:ff9b:1::/48, last 32 bits) and the deprecated IPv4-compatible ::a.b.c.d (::/96).
+NAT64: tuple[ipaddress.IPv6Network, ...] = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+)
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address embeds (6to4, Teredo, NAT64, IPv4-compatible); [] if none."""
+    if ip.version != 6:
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in network for network in NAT64):
+        found.append(low32)
+    if ip in IPV4_COMPATIBLE and int(ip) > 1:
+        found.append(low32)
+    return found
 
 
 def literal(host: str) -> IPAddress | None:
@@ -105,9 +136,11 @@ def vet(host: str, port: int, *, allow_private: bool = False, deny: Iterable[Net
     address = literal(host)
     if address is not None:
         return Vetted(refusal(address, allow_private=allow_private, deny=deny), [address])
-    if host.endswith(".onion"):
+    if host.rstrip(".").endswith(".onion"):
         return Vetted(ONION_REFUSAL)
     addresses = resolve(host, port)
+    if not addresses:
+        raise OSError(f"cannot resolve {host} (no address)")
     for address in addresses:
         reason = refusal(address, allow_private=allow_private, deny=deny)
         if reason:

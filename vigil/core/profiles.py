@@ -245,6 +245,9 @@ class SiteProfile(Part):
     ads: AdRule
     render_js: bool = False
     wait_for: WaitFor | None = None
+    render_resources: list[Literal["image", "font", "media"]] = Field(
+        default_factory=list, description="resource types the browser may load (none by default; never over Tor)"
+    )
     allow_private_network: bool = False
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
@@ -419,3 +422,25 @@ def find_profile(ref: str | Path, directory: str | Path) -> SiteProfile:
         if path.is_file():
             return load_profile(path)
     raise ProfileError(Path(directory) / f"{ref}.yaml", "(file)", f"no profile with id {str(ref)!r} in {directory}")
+
+
+def job_profile(profile_id: str, profile_path: str | None, directory: str | Path) -> Path:
+    """The profile file a crawl job from Kafka may run: one inside ``directory``, nowhere else.
+
+    A job names a profile id (and, for a profile in a subdirectory, its path); whoever can write to
+    the jobs topic must not be able to make a worker load an arbitrary file. Paths are resolved
+    (``..`` and symlinks included) before the check. ProfileError says what was refused and why.
+    """
+    root = Path(directory).resolve()
+    if not PROFILE_ID.match(profile_id or ""):
+        raise ProfileError(root, "profile_id", f"{profile_id!r} is not a profile id ([a-z0-9-]+)")
+    candidates = [Path(profile_path)] if profile_path else [root / f"{profile_id}{s}" for s in PROFILE_SUFFIXES]
+    for candidate in candidates:
+        path = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        if not path.is_relative_to(root) or path.suffix not in PROFILE_SUFFIXES:
+            raise ProfileError(
+                candidate, "(file)", f"refused: crawl jobs may only name profile files inside the profiles directory {root}"
+            )
+        if path.is_file():
+            return path
+    raise ProfileError(candidates[0], "(file)", f"no profile with id {profile_id!r} in {root}")

@@ -103,6 +103,7 @@ class CrawlSummary(Record):
     message: str = ""
     seconds: float = 0.0
     truncated: int = 0
+    browser_refused: int = Field(0, description="requests a rendered page made that the guard refused")
 
 
 JobState = Literal["queued", "running", "finished", "failed"]

@@ -310,7 +310,7 @@ def test_two_of_each_worker_survive_losing_one(vigil_env, workers, tmp_path):
                 if sum(s["state"] == "finished" for s in states) < 2:
                     return False
                 busy = [pids[s["worker"]] for s in states if s["state"] == "running" and s["worker"] in pids]
-                batching = [w for w in enrichers if w.events("batch committed")]
+                batching = [w for w in enrichers if w.events("offsets committed")]
                 if busy and batching:
                     chosen.extend([busy[0], batching[0]])
                 return bool(chosen)

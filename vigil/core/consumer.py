@@ -287,6 +287,7 @@ class ConsumerLoop:
         try:
             self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in wanted.items()}, timeout_ms=30000)
             self.committed.update(wanted)
+            log.info("offsets committed", consumer=self.handler.name, offsets={tp.partition: o for tp, o in wanted.items()})
         except KafkaError as exc:
             CONSUMER_FAILURES.labels(consumer=self.handler.name, kind="commit").inc()
             log.warning("commit refused (a rebalance?); the next owner re-delivers", error=describe(exc, 300))

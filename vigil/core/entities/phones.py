@@ -1,12 +1,20 @@
 """Phone numbers, including obfuscated ones, normalised to E.164 with phonenumbers.
 
-Ads hide numbers from scrapers: odd separators ("626❤757❤8225"), digits spelled out in many
-languages ("six one nine"), letters for digits ("2o9"), emoji keycaps and fullwidth digits. The
-text is cut into digit-bearing *units* (digit runs, keycaps, number words); adjacent units joined
-by short non-alphanumeric gaps form a *chain*; windows of a chain are tried, longest first, and
-kept only when phonenumbers says the number is valid. A national number is read in each candidate
-region in turn (see pipelines/regions.py) and the first region where it is valid wins. Dates, and
-digits inside URLs or e-mail addresses, are not candidates.
+Candidate and validate. Ads hide numbers from scrapers: odd separators ("626❤757❤8225",
+"702=555=1234", "[[315]]"), digits spelled out in many languages ("six one nine", glued as
+"sevenfive3", mixed case "SeVeN"), teens, tens and magnitudes ("twentyone", "fourteen",
+"2 thousand"), homophones ("to" = 2, "for" = 4, "oh" = 0, "ate" = 8), letters for digits ("2o9"),
+emoji keycaps and fullwidth digits. The text is cut into digit-bearing *units*; number words are
+composed into values ("twenty one" → 21, "5 hundred" → 500); adjacent units joined by short
+non-alphanumeric gaps (one line break at most) form a *chain*; windows of a chain are tried,
+longest first, and kept only when phonenumbers says the number is valid. A national number is read
+in each candidate region in turn (see pipelines/regions.py); an explicit ``+`` or ``00`` prefix
+is read only internationally.
+
+Negative rules keep decoys out: dates and times, prices (a currency sign on one side only),
+measurements (``5'4``, ``34D-23-35``), runs of consecutive or evenly spaced numbers (an age
+selector "19 20 21 22 …", pagination), post and reference ids, numeric ids inside URLs, and digits
+inside URLs or e-mail addresses (the caller excludes those spans).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import phonenumbers
 
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
     0: ("zero", "zéro", "cero", "nul", "null", "nula"),
-    1: ("one", "een", "eins", "un", "une", "uno", "jeden", "unu", "um"),
+    1: ("one", "een", "eins", "ein", "un", "une", "uno", "jeden", "unu", "um"),
     2: ("two", "twee", "zwei", "zwo", "deux", "dos", "due", "dwa", "doi", "două", "dois"),
     3: ("three", "drie", "drei", "trois", "tres", "três", "tre", "trzy", "trei"),
     4: ("four", "vier", "quatre", "cuatro", "quattro", "cztery", "patru", "quatro"),
@@ -31,23 +39,86 @@ DIGIT_WORDS: dict[int, tuple[str, ...]] = {
     8: ("eight", "acht", "huit", "ocho", "otto", "osiem", "opt", "oito"),
     9: ("nine", "negen", "neun", "neuf", "nueve", "nove", "dziewięć", "dziewiec", "nouă", "noua"),
 }
-_WORD_VALUE = {word: str(digit) for digit, words in DIGIT_WORDS.items() for word in words}
+TEEN_WORDS: dict[int, tuple[str, ...]] = {
+    10: ("ten", "tien", "zehn", "dix", "diez", "dieci", "dez", "dziesięć", "dziesiec", "zece"),
+    11: ("eleven", "elf", "onze", "once", "undici", "jedenaście", "unsprezece"),
+    12: ("twelve", "twaalf", "zwölf", "zwoelf", "douze", "doce", "dodici", "doze", "dwanaście", "doisprezece"),
+    13: ("thirteen", "dertien", "dreizehn", "treize", "trece", "tredici", "treze", "trzynaście", "treisprezece"),
+    14: ("fourteen", "veertien", "vierzehn", "quatorze", "catorce", "quattordici", "catorze", "czternaście", "paisprezece"),
+    15: ("fifteen", "vijftien", "fünfzehn", "fuenfzehn", "quinze", "quince", "quindici", "piętnaście", "cincisprezece"),
+    16: ("sixteen", "zestien", "sechzehn", "seize", "dieciséis", "dieciseis", "sedici", "dezesseis", "dezasseis", "szesnaście"),
+    17: ("seventeen", "zeventien", "siebzehn", "dixsept", "diecisiete", "diciassette", "dezessete", "dezassete", "siedemnaście"),
+    18: ("eighteen", "achttien", "achtzehn", "dixhuit", "dieciocho", "diciotto", "dezoito", "osiemnaście", "optsprezece"),
+    19: ("nineteen", "negentien", "neunzehn", "dixneuf", "diecinueve", "diciannove", "dezenove", "dezanove", "dziewiętnaście"),
+}
+TENS_WORDS: dict[int, tuple[str, ...]] = {
+    20: ("twenty", "twintig", "zwanzig", "vingt", "veinte", "veinti", "venti", "vent", "vinte", "dwadzieścia", "douăzeci", "douazeci"),
+    30: ("thirty", "dertig", "dreißig", "dreissig", "trente", "treinta", "trenta", "trent", "trinta", "trzydzieści", "treizeci"),
+    40: ("forty", "fourty", "veertig", "vierzig", "quarante", "cuarenta", "quaranta", "quarant", "quarenta", "czterdzieści", "patruzeci"),
+    50: ("fifty", "vijftig", "fünfzig", "fuenfzig", "cinquante", "cincuenta", "cinquanta", "cinquant", "cinquenta", "pięćdziesiąt", "cincizeci"),
+    60: ("sixty", "zestig", "sechzig", "soixante", "sesenta", "sessanta", "sessant", "sessenta", "sześćdziesiąt", "șaizeci", "saizeci"),
+    70: ("seventy", "zeventig", "siebzig", "setenta", "settanta", "settant", "siedemdziesiąt", "șaptezeci", "saptezeci"),
+    80: ("eighty", "tachtig", "achtzig", "ochenta", "ottanta", "ottant", "oitenta", "osiemdziesiąt", "optzeci", "quatrevingt", "quatrevingts"),
+    90: ("ninety", "negentig", "neunzig", "noventa", "novanta", "novant", "dziewięćdziesiąt", "nouăzeci", "nouazeci"),
+}
+MAGNITUDE_WORDS: dict[int, tuple[str, ...]] = {
+    100: ("hundred", "hundert", "honderd", "cent", "cien", "ciento", "cento", "cem", "sto", "sută", "suta"),
+    1000: ("thousand", "tausend", "duizend", "mille", "mil", "tysiąc", "tysiac", "mie", "mii"),
+}
+HOMOPHONES: dict[str, str] = {"oh": "0", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
+CONNECTORS = ("and", "und", "en", "et", "y", "e", "și", "şi", "si")
+
+_DIGIT_VALUE = {word: digit for digit, words in DIGIT_WORDS.items() for word in words}
+_WORD_VALUE = {word: str(digit) for word, digit in _DIGIT_VALUE.items()}
+_LEXICON: dict[str, tuple[str, int]] = {}
+for _connector in CONNECTORS:
+    _LEXICON[_connector] = ("and", 0)
+for _word, _value in HOMOPHONES.items():
+    _LEXICON[_word] = ("homophone", int(_value))
+for _kind, _table in (("magnitude", MAGNITUDE_WORDS), ("tens", TENS_WORDS), ("teen", TEEN_WORDS)):
+    for _value, _words in _table.items():
+        for _word in _words:
+            _LEXICON[_word] = (_kind, _value)
+for _word, _value in _DIGIT_VALUE.items():
+    _LEXICON[_word] = ("digit", _value)
+_MAX_WORD = max(map(len, _LEXICON))
+
 _DIGITLIKE = "\\d\u2460-\u2468\u24ea\u2776-\u277e\u2780-\u2788\u278a-\u2792"
-_WORDS = "|".join(sorted(map(re.escape, _WORD_VALUE), key=len, reverse=True))
+_WORDS = "|".join(sorted(map(re.escape, _LEXICON), key=len, reverse=True))
 
 UNIT_RE = re.compile(
     r"(?P<keycap>[0-9]\ufe0f?\u20e3)"
     rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|](?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[Oo](?![^\W\d_]))?)"
-    rf"|(?P<word>(?<![^\W\d_])(?i:{_WORDS})(?![^\W\d_]))"
+    rf"|(?P<word>(?<![^\W\d_])(?i:(?:{_WORDS})(?:-?(?:{_WORDS}))*)(?![^\W\d_]))"
 )
 _LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 _PLAIN_GAP = set(" -./()\u00a0\t")
-_FORBIDDEN_GAP = set(",;:%$€£¥=\n\r")
+_FORBIDDEN_GAP = set(",:%€£¥&#+\r")
+_CURRENCY = "$€£¥"
 _DATE_RE = re.compile(r"\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{1,4}|\d{1,2}\s?[:h]\s?\d{2}")
 _YEAR_DATE_RE = re.compile(r"(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}")
+_DECOY_RE = re.compile(
+    r"(?<![\w'])[3-7]\s?(?:'|’|′|ft\b|feet\b)\s?(?:1[01]|\d)(?:\s?(?:\"|”|″|''|in\b))?"  # height 5'4"
+    r"|(?<!\w)\d{2,3}\s?[A-Ka-k]{0,3}\s?[-/]\s?\d{2}\s?[-/]\s?\d{2,3}(?![\d-])"  # 34D-23-35
+    r"|(?<!\w)\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|kg|lbs?|mm|ml|m²|sqm|km|mi)\b",  # 165 cm
+    re.IGNORECASE,
+)
+_ID_CUE_RE = re.compile(
+    r"(?:(?<![^\W\d_])(?:post(?:ing)?|ad|ads|listing|ref(?:erence)?|order|item|advert|anzeigen?|annonce|anuncio|annuncio"
+    r"|ogłoszeni[ae]|anun[țţt]|product|invoice|ticket|user|member|profile|photo|image|video|reply|report)"
+    r"\s*(?:id|no\.?|nr\.?|number|num|#|n[°º]|code)?|(?<![^\W\d_])id)\s*[:#.=]?\s*#?\s*$",
+    re.IGNORECASE,
+)
+_PLATFORM_BEFORE_ID_RE = re.compile(r"(?:wechat|weixin|line|kik|snap\w*|telegram|signal|skype|viber|whats\s?app)\s*$", re.IGNORECASE)
+_URLISH_RE = re.compile(
+    r"://|www\.|[a-z0-9-]\.(?:com|net|org|info|biz|co|io|de|nl|fr|uk|es|it|pl|ro|ru|eu|xxx|us|ca|be|ch|at)\b"
+    r"|[?&][a-z_]+=|\.(?:html?|php|aspx?|jpe?g|png|gif)\b",
+    re.IGNORECASE,
+)
 MIN_NATIONAL_DIGITS = 8
 MIN_INTERNATIONAL_DIGITS = 7
 MAX_DIGITS = 15
+MAX_CHAIN_UNITS = 24
 
 Regions = str | Sequence[str] | None
 
@@ -68,44 +139,218 @@ class _Unit:
     digits: str
     obfuscated: bool
     word: bool = False
+    homophone: bool = False
 
 
-def _units(text: str) -> Iterator[_Unit]:
+@dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int
+    kind: str  # digits | digit | teen | tens | magnitude | homophone | and
+    value: int | str
+    obfuscated: bool
+
+
+@lru_cache(maxsize=4096)
+def _segment(run: str) -> tuple[tuple[str, int], ...] | None:
+    """Split a glued run of number words ("sevenfive", "einundzwanzig") into lexicon words
+    (word, length); None when it does not split wholly. Longest words are tried first."""
+    lowered = run.lower()
+    best: dict[int, tuple[tuple[str, int], ...] | None] = {len(lowered): ()}
+    for i in range(len(lowered) - 1, -1, -1):
+        best[i] = None
+        if lowered[i] == "-":
+            rest = best.get(i + 1)
+            best[i] = rest if rest is not None and i > 0 else None
+            continue
+        for length in range(min(_MAX_WORD, len(lowered) - i), 0, -1):
+            word = lowered[i : i + length]
+            if word in _LEXICON and best.get(i + length) is not None:
+                best[i] = ((word, length),) + best[i + length]  # type: ignore[operator]
+                break
+    return best[0]
+
+
+def _tokens(text: str) -> Iterator[_Token]:
     for match in UNIT_RE.finditer(text):
         kind = match.lastgroup
         raw = match.group(0)
+        start = match.start()
         if kind == "keycap":
-            yield _Unit(match.start(), match.end(), raw[0], True)
-        elif kind == "word":
-            yield _Unit(match.start(), match.end(), _WORD_VALUE[raw.lower()], True, word=True)
-        else:
+            yield _Token(start, match.end(), "digits", raw[0], True)
+        elif kind == "digits":
             ascii_digits = "".join(
                 str(unicodedata.digit(ch)) if not ch.isascii() else ch for ch in raw.translate(_LETTER_DIGITS)
             )
-            yield _Unit(match.start(), match.end(), ascii_digits, not raw.isascii() or not raw.isdigit())
+            yield _Token(start, match.end(), "digits", ascii_digits, not raw.isascii() or not raw.isdigit())
+        else:
+            parts = _segment(raw)
+            if not parts:
+                continue
+            offset = start
+            glued = len(parts) > 1
+            real = any(_LEXICON[w][0] not in ("homophone", "and") for w, _ in parts)
+            for word, length in parts:
+                while text[offset] == "-":
+                    offset += 1
+                word_kind, value = _LEXICON[word]
+                if glued and word_kind == "homophone" and not real:
+                    word_kind = "none"
+                if word_kind != "none":
+                    yield _Token(offset, offset + length, word_kind, value, True)
+                offset += length
+
+
+def _tight(text: str, a: _Token, b: _Token) -> bool:
+    gap = text[a.end : b.start]
+    return len(gap) <= 3 and not gap.strip(" -\u00a0")
+
+
+def _teen(text: str, tokens: list[_Token], i: int) -> tuple[int, int]:
+    """(value, tokens used) of a teen at tokens[i], with French "dix-sept" … "dix-neuf"."""
+    t = tokens[i]
+    if (
+        t.value == 10 and i + 1 < len(tokens) and tokens[i + 1].kind == "digit" and int(tokens[i + 1].value) >= 7
+        and text[t.start : t.end].lower() == "dix" and _tight(text, t, tokens[i + 1])
+    ):
+        return 10 + int(tokens[i + 1].value), 2
+    return int(t.value), 1
+
+
+def _below_hundred(text: str, tokens: list[_Token], i: int) -> tuple[int, int] | None:
+    """(value, tokens used) of a spelled number under 100 starting at tokens[i]."""
+    t = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) and _tight(text, t, tokens[i + 1]) else None
+    if t.kind == "digit" and t.value == 4 and nxt and nxt.kind == "tens" and nxt.value == 20:
+        t, i = _Token(t.start, nxt.end, "tens", 80, True), i + 1  # quatre-vingt
+        nxt = tokens[i + 1] if i + 1 < len(tokens) and _tight(text, tokens[i], tokens[i + 1]) else None
+        used = 2
+    else:
+        used = 1
+    if t.kind == "tens":
+        value = int(t.value)
+        if nxt and nxt.kind == "and" and i + 2 < len(tokens) and tokens[i + 2].kind == "digit" and _tight(text, nxt, tokens[i + 2]):
+            return value + int(tokens[i + 2].value), used + 2
+        if nxt and nxt.kind == "digit" and int(nxt.value) > 0:
+            return value + int(nxt.value), used + 1
+        if nxt and nxt.kind == "teen" and value in (60, 80):
+            teen, teen_used = _teen(text, tokens, i + 1)
+            return value + teen, used + teen_used
+        return value, used
+    if t.kind == "teen":
+        return _teen(text, tokens, i)
+    if t.kind == "digit":
+        if (
+            nxt and nxt.kind == "and" and i + 2 < len(tokens) and tokens[i + 2].kind == "tens"
+            and _tight(text, nxt, tokens[i + 2]) and int(t.value) > 0
+        ):
+            return int(tokens[i + 2].value) + int(t.value), 3
+        return int(t.value), 1
+    return None
+
+
+def _compose(text: str, tokens: list[_Token]) -> Iterator[_Unit]:
+    """Units from tokens: number words become values ("seven hundred two" → 702,
+    "2 thousand" → 2000, "vingt et un" → 21); connectors alone are dropped."""
+    i = 0
+    n = len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t.kind == "and":
+            i += 1
+            continue
+        if t.kind == "homophone":
+            yield _Unit(t.start, t.end, str(t.value), True, word=True, homophone=True)
+            i += 1
+            continue
+        if t.kind == "digits":
+            head: tuple[int, int] | None = (int(t.value), 1) if len(str(t.value)) <= 3 else None
+        elif t.kind == "magnitude":
+            head = (1, 0)
+        else:
+            head = _below_hundred(text, tokens, i)
+        if head is None:
+            yield _Unit(t.start, t.end, str(t.value), t.obfuscated)
+            i += 1
+            continue
+        value, used = head
+        j = i + used
+        last = tokens[j - 1] if used else t
+        digits = str(t.value) if t.kind == "digits" and not used == 0 else str(value)
+        composed = False
+        if j < n and tokens[j].kind == "magnitude" and (used == 0 or _tight(text, last, tokens[j])):
+            magnitude = int(tokens[j].value)
+            value *= magnitude
+            last = tokens[j]
+            j += 1
+            composed = True
+            if magnitude == 1000 and j < n and _tight(text, last, tokens[j]) and tokens[j].kind in ("digit", "tens", "teen"):
+                lead = _below_hundred(text, tokens, j)
+                if lead and j + lead[1] < n and tokens[j + lead[1]].kind == "magnitude" and tokens[j + lead[1]].value == 100:
+                    value += lead[0] * 100
+                    last = tokens[j + lead[1]]
+                    j += lead[1] + 1
+            if j < n and _tight(text, last, tokens[j]) and tokens[j].kind in ("digit", "tens", "teen"):
+                rest = _below_hundred(text, tokens, j)
+                if rest:
+                    value += rest[0]
+                    last = tokens[j + rest[1] - 1]
+                    j += rest[1]
+            digits = str(value)
+        if t.kind == "digits" and not composed:
+            yield _Unit(t.start, t.end, str(t.value), t.obfuscated)
+            i += 1
+            continue
+        yield _Unit(t.start, last.end, digits, True, word=True)
+        i = max(j, i + 1)
+
+
+def _units(text: str) -> list[_Unit]:
+    return list(_compose(text, list(_tokens(text))))
 
 
 def _joinable(gap: str, words: bool) -> bool:
     """Whether two units belong to one number. A comma ends a number between digit runs ("5, 6")
-    but is a spoken pause between spelled digits ("zero seven nine one one, one two three")."""
+    but is a spoken pause between spelled digits ("zero seven nine one one, one two three");
+    one line break may split a number (an HTML element), a blank line may not."""
     if words and gap.strip() == ",":
         return True
-    if len(gap) > 6 or any(ch.isalnum() or ch in _FORBIDDEN_GAP for ch in gap):
+    if len(gap) > 8 or gap.count("\n") > 1 or any(ch.isalnum() or ch in _FORBIDDEN_GAP for ch in gap):
         return False
-    return len(gap.strip()) <= 3
+    core = "".join(gap.split())
+    return len(core) <= 4 or len(set(core)) <= 2
+
+
+def _price_units(text: str, units: list[_Unit]) -> set[int]:
+    """Indexes of units that carry a currency sign on one side and none on the other."""
+    prices = set()
+    for index, unit in enumerate(units):
+        before = text[unit.start - 1] if unit.start else " "
+        after = text[unit.end] if unit.end < len(text) else " "
+        if before in _CURRENCY and not (unit.start > 1 and text[unit.start - 2].isdigit()):
+            prices.add(index)
+        elif after in _CURRENCY and not (unit.end + 1 < len(text) and text[unit.end + 1].isdigit()):
+            prices.add(index)
+    return prices
 
 
 def _chains(text: str, exclude: Iterable[tuple[int, int]]) -> Iterator[list[_Unit]]:
     excluded = sorted(exclude)
+    excluded += [m.span() for m in _DECOY_RE.finditer(text)] if any(ch in text for ch in "'’′\"cmkgl/") else []
+    units = _units(text)
+    prices = _price_units(text, units) if any(ch in text for ch in _CURRENCY) else set()
     chain: list[_Unit] = []
-    for unit in _units(text):
-        if any(s <= unit.start < e for s, e in excluded):
+    for index, unit in enumerate(units):
+        if index in prices or any(s <= unit.start < e for s, e in excluded):
+            if chain:
+                yield chain
+                chain = []
             continue
         if chain and not _joinable(text[chain[-1].end : unit.start], unit.word and chain[-1].word):
             yield chain
             chain = []
         chain.append(unit)
-        if len(chain) > 24:
+        if len(chain) > MAX_CHAIN_UNITS:
             yield chain
             chain = []
     if chain:
@@ -136,22 +381,43 @@ def _valid_e164(number_text: str, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _international(digits: str) -> str | None:
+    """+digits, also with a trunk 0 kept after the country code ("+49 (0)151 …")."""
+    e164 = _valid_e164("+" + digits, None)
+    if e164:
+        return e164
+    for cc_length in (1, 2, 3):
+        if digits[cc_length : cc_length + 1] == "0" and phonenumbers.region_code_for_country_code(int(digits[:cc_length])) != "ZZ":
+            return _valid_e164("+" + digits[:cc_length] + digits[cc_length + 1 :], None)
+    return None
+
+
 def parse_digits(digits: str, international: bool, regions: Regions) -> str | None:
     """E.164 of a digit string if phonenumbers finds it valid, else None. A national number is
-    read in each of ``regions`` in turn; the first region where it is valid wins."""
+    read in each of ``regions`` in turn; the first region where it is valid wins. A number that
+    starts with a candidate region's country code but no prefix ("31612345678") is read
+    internationally when it is valid in no region nationally."""
     if digits.startswith("00") and not international:
         digits, international = digits[2:], True
     minimum = MIN_INTERNATIONAL_DIGITS if international else MIN_NATIONAL_DIGITS
     if not minimum <= len(digits) <= MAX_DIGITS:
         return None
     if international:
-        return _valid_e164("+" + digits, None)
-    for region in _as_regions(regions):
+        return _international(digits)
+    regions = _as_regions(regions)
+    for region in regions:
         if _national_prefix(region) == "0" and not digits.startswith("0"):
             continue
         e164 = _valid_e164(digits, region)
         if e164:
             return e164
+    if len(digits) >= 10 and not digits.startswith("0"):
+        for region in regions:
+            code = str(phonenumbers.country_code_for_region(region))
+            if code != "1" and digits.startswith(code):
+                e164 = _valid_e164("+" + digits, None)
+                if e164 and phonenumbers.region_code_for_number(phonenumbers.parse(e164)) in regions:
+                    return e164
     return None
 
 
@@ -159,31 +425,84 @@ def _has_plus(text: str, start: int) -> bool:
     return "+" in text[max(0, start - 2) : start]
 
 
+def _is_run(text: str, window: list[_Unit]) -> bool:
+    """Consecutive numbers or round steps ("19 20 21", "1 2 3 4 5 6", "100 150 200 250 300")
+    separated by white space or bars: a selector, pagination or a price list, not a number."""
+    run = 1
+    for a, b, c in zip(window, window[1:], window[2:], strict=False):
+        plain = all(not u.word and u.digits.isdigit() for u in (a, b, c)) and all(
+            not text[x.end : y.start].strip(" \t\n\u00a0|·•") for x, y in ((a, b), (b, c))
+        )
+        if not plain:
+            run = 1
+            continue
+        step1, step2 = int(b.digits) - int(a.digits), int(c.digits) - int(b.digits)
+        if step1 != step2 or step1 == 0:
+            run = 1
+            continue
+        run += 1
+        multi = min(len(a.digits), len(b.digits), len(c.digits)) >= 2
+        if multi and (abs(step1) == 1 or (run >= 3 and step1 % 5 == 0)):
+            return True
+        if not multi and abs(step1) == 1 and run >= 4:
+            return True
+    return False
+
+
+def _is_id(text: str, start: int) -> bool:
+    before = text[max(0, start - 30) : start]
+    cue = _ID_CUE_RE.search(before)
+    if cue and not _PLATFORM_BEFORE_ID_RE.search(before[: cue.start()]):
+        return True
+    token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+    token_end = start
+    while token_end < len(text) and not text[token_end].isspace() and token_end - start < 80:
+        token_end += 1
+    return bool(_URLISH_RE.search(text, token_start, token_end))
+
+
 def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, int]] = ()) -> Iterator[PhoneMatch]:
     """Valid phone numbers in ``text``; ``region`` (an ISO country, or candidates in order) reads
     national numbers."""
     region = _as_regions(region)
     for chain in _chains(text, exclude):
+        if sum(len(u.digits) for u in chain) < MIN_INTERNATIONAL_DIGITS:
+            continue
         i = 0
+        blocked_until = -1
         while i < len(chain):
             found = None
+            first = chain[i]
+            if first.homophone and not (i > 0 and (chain[i - 1].word or not chain[i - 1].homophone)):
+                i += 1
+                continue
+            prefixed = _has_plus(text, first.start) or first.digits.startswith("00")
+            if i <= blocked_until and not prefixed:
+                i += 1
+                continue
             for j in range(len(chain) - 1, i - 1, -1):
                 window = chain[i : j + 1]
                 digits = "".join(u.digits for u in window)
                 if len(digits) < MIN_INTERNATIONAL_DIGITS:
                     break
+                if len(digits) > MAX_DIGITS + 2:
+                    continue
+                if window[-1].homophone and not window[-2].word if len(window) > 1 else window[-1].homophone:
+                    continue
                 start, end = window[0].start, window[-1].end
                 raw = text[start:end]
                 if _DATE_RE.fullmatch(raw) or _YEAR_DATE_RE.search(raw):
                     continue
                 international = _has_plus(text, start)
                 e164 = parse_digits(digits, international, region)
+                if e164 and (_is_run(text, window) or _is_id(text, start)):
+                    e164 = None
                 if e164:
                     gaps = "".join(text[a.end : b.start] for a, b in zip(window, window[1:], strict=False))
                     obfuscated = any(u.obfuscated for u in window) or any(ch not in _PLAIN_GAP for ch in gaps)
                     if international:
                         start = text.rindex("+", max(0, start - 2), start)
-                    elif start and text[start - 1] == "(":
+                    elif start and text[start - 1] in "([{":
                         start -= 1
                     found = PhoneMatch(start, end, e164, text[start:end], obfuscated)
                     i = j + 1
@@ -191,12 +510,14 @@ def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, 
             if found:
                 yield found
             else:
+                if prefixed:
+                    blocked_until = i + 3
                 i += 1
 
 
 def normalize_phone(value: str, region: Regions = None) -> str | None:
     """E.164 of a phone number written any way the extractor understands, else None."""
-    units = list(_units(value))
+    units = _units(value)
     if not units:
         return None
     digits = "".join(u.digits for u in units)

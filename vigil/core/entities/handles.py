@@ -96,7 +96,7 @@ _STOP_NAMES = {
     "tonight", "today", "later", "anytime", "any", "babe", "baby", "daddy", "back", "up", "first", "soon", "asap",
     "hun", "honey", "love", "then", "after", "before", "info", "more", "details", "pics", "pictures", "photos",
     "videos", "video", "private", "free", "premium", "page", "account", "id", "name", "username", "user", "handle",
-    "message", "msg", "dm", "pm", "chat", "add", "follow", "contact", "number", "phone", "app", "only",
+    "message", "msg", "dm", "pm", "chat", "add", "follow", "contact", "number", "phone", "app",
 }
 
 

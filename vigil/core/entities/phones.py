@@ -46,10 +46,10 @@ TEEN_WORDS: dict[int, tuple[str, ...]] = {
     13: ("thirteen", "dertien", "dreizehn", "treize", "trece", "tredici", "treze", "trzynaście", "treisprezece"),
     14: ("fourteen", "veertien", "vierzehn", "quatorze", "catorce", "quattordici", "catorze", "czternaście", "paisprezece"),
     15: ("fifteen", "vijftien", "fünfzehn", "fuenfzehn", "quinze", "quince", "quindici", "piętnaście", "cincisprezece"),
-    16: ("sixteen", "zestien", "sechzehn", "seize", "dieciséis", "dieciseis", "sedici", "dezesseis", "dezasseis", "szesnaście"),
-    17: ("seventeen", "zeventien", "siebzehn", "dixsept", "diecisiete", "diciassette", "dezessete", "dezassete", "siedemnaście"),
+    16: ("sixteen", "zestien", "sechzehn", "seize", "dieciséis", "dieciseis", "sedici", "dezesseis", "dezasseis", "szesnaście", "șaisprezece", "şaisprezece", "saisprezece"),
+    17: ("seventeen", "zeventien", "siebzehn", "dixsept", "diecisiete", "diciassette", "dezessete", "dezassete", "siedemnaście", "șaptesprezece", "şaptesprezece", "saptesprezece"),
     18: ("eighteen", "achttien", "achtzehn", "dixhuit", "dieciocho", "diciotto", "dezoito", "osiemnaście", "optsprezece"),
-    19: ("nineteen", "negentien", "neunzehn", "dixneuf", "diecinueve", "diciannove", "dezenove", "dezanove", "dziewiętnaście"),
+    19: ("nineteen", "negentien", "neunzehn", "dixneuf", "diecinueve", "diciannove", "dezenove", "dezanove", "dziewiętnaście", "nouăsprezece", "nouasprezece"),
 }
 TENS_WORDS: dict[int, tuple[str, ...]] = {
     20: ("twenty", "twintig", "zwanzig", "vingt", "veinte", "veinti", "venti", "vent", "vinte", "dwadzieścia", "douăzeci", "douazeci"),
@@ -523,3 +523,18 @@ def normalize_phone(value: str, region: Regions = None) -> str | None:
     digits = "".join(u.digits for u in units)
     international = value.lstrip().startswith("+")
     return parse_digits(digits, international, region)
+
+
+_SPELLED_HINT_RE = re.compile(
+    r"(?i:" + "|".join(sorted((re.escape(w) for t in (TEEN_WORDS, TENS_WORDS) for ws in t.values() for w in ws), key=len, reverse=True)) + ")"
+)
+
+
+def spelled_numbers(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, value) of numbers from 10 to 99 written in words ("nineteen", "twenty-one",
+    "einundzwanzig", "dix-neuf"), for readers of ages; digits and single digit words are left out."""
+    if not _SPELLED_HINT_RE.search(text):
+        return
+    for unit in _units(text):
+        if unit.word and not unit.homophone and unit.digits.isdigit() and 10 <= int(unit.digits) <= 99:
+            yield unit.start, unit.end, int(unit.digits)

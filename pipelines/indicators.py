@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.generated import llm_likeness
 from pipelines.scope import Scope, boilerplate_spans, compile_scope, is_name, negated
 from vigil.core.records import Entity, IndicatorHit, Span
 
@@ -40,6 +41,7 @@ class Findings:
     ethnicities: tuple[tuple[str, Span], ...] = ()
     providers: tuple[tuple[int, Span], ...] = ()
     has_price: bool = False
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,15 @@ def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[Indic
     return offers[0].evidence[:2] if findings.has_price else []
 
 
+def _ai_generated_text(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    """Text that compresses like LLM prose (pipelines/generated.py); a weak signal only."""
+    ratio = llm_likeness(findings.text, findings.language)
+    if ratio is None or ratio > float(indicator.params.get("max_ratio", 0.84)):
+        return []
+    end = min(len(findings.text), 120)
+    return [Span(text=findings.text[:end], start=0, end=end)]
+
+
 DETECTORS: dict[str, Detector] = {
     "stated_age_under_18": _stated_age_under_18,
     "obfuscated_phone": _obfuscated_phone,
@@ -290,6 +301,7 @@ DETECTORS: dict[str, Detector] = {
     "crypto_only_payment": _crypto_only_payment,
     "cooccurrence": _cooccurrence,
     "organ_with_price": _organ_with_price,
+    "ai_generated_text": _ai_generated_text,
 }
 _LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
 

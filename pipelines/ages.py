@@ -17,7 +17,7 @@ from vigil.core.entities.phones import spelled_numbers
 _NUM = r"(?P<age>[1-7][0-9])"
 _AFTER = (
     r"y\.?\s?o\.?|y/o|yrs?\.?(?:\s*(?:old|young))?|years?(?:[\s-]*(?:old|young))|year[\s-]old|jr\.?|jahre?(?:\s*alt)?|j\.(?=\s)"
-    r"|años|anos|ans|anni|jaar(?:\s*oud)?|lat(?:ka)?|ani|éves|let|лет|года|год|років|роки|рокiв|godina|vjeç"
+    r"|años|anos|ans|anni|jaar(?:\s*oud)?|lat(?:ka|a)?|(?:de\s+)?ani|éves|let|лет|года|год|років|роки|рокiв|godina|vjeç"
 )
 _BEFORE = (
     r"age|aged|edad|alter|âge|age de|età|eta|leeftijd|wiek|vârsta|varsta|vârstă|idade|возраст|вік|i am|i'm|im"

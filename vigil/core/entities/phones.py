@@ -30,11 +30,11 @@ import phonenumbers
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
     0: ("zero", "zéro", "cero", "nul", "null", "nula"),
     1: ("one", "een", "eins", "ein", "un", "une", "uno", "jeden", "unu", "um"),
-    2: ("two", "twee", "zwei", "zwo", "deux", "dos", "due", "dwa", "doi", "două", "dois"),
-    3: ("three", "drie", "drei", "trois", "tres", "três", "tre", "trzy", "trei"),
+    2: ("two", "twee", "zwei", "zwo", "deux", "dos", "dós", "due", "dwa", "doi", "două", "dois", "două"),
+    3: ("three", "drie", "drei", "trois", "tres", "três", "trés", "tre", "tré", "trzy", "trei"),
     4: ("four", "vier", "quatre", "cuatro", "quattro", "cztery", "patru", "quatro"),
     5: ("five", "vijf", "fünf", "fuenf", "funf", "cinq", "cinco", "cinque", "pięć", "piec", "cinci"),
-    6: ("six", "zes", "sechs", "seis", "sei", "sześć", "szesc", "șase", "şase", "sase"),
+    6: ("six", "zes", "sechs", "seis", "séis", "sei", "sześć", "szesc", "șase", "şase", "sase"),
     7: ("seven", "zeven", "sieben", "sept", "siete", "sette", "sete", "siedem", "șapte", "şapte", "sapte"),
     8: ("eight", "acht", "huit", "ocho", "otto", "osiem", "opt", "oito"),
     9: ("nine", "negen", "neun", "neuf", "nueve", "nove", "dziewięć", "dziewiec", "nouă", "noua"),
@@ -52,7 +52,7 @@ TEEN_WORDS: dict[int, tuple[str, ...]] = {
     19: ("nineteen", "negentien", "neunzehn", "dixneuf", "diecinueve", "diciannove", "dezenove", "dezanove", "dziewiętnaście", "nouăsprezece", "nouasprezece"),
 }
 TENS_WORDS: dict[int, tuple[str, ...]] = {
-    20: ("twenty", "twintig", "zwanzig", "vingt", "veinte", "veinti", "venti", "vent", "vinte", "dwadzieścia", "douăzeci", "douazeci"),
+    20: ("twenty", "twintig", "zwanzig", "vingt", "vingts", "veinte", "veinti", "venti", "vent", "vinte", "dwadzieścia", "douăzeci", "douazeci"),
     30: ("thirty", "dertig", "dreißig", "dreissig", "trente", "treinta", "trenta", "trent", "trinta", "trzydzieści", "treizeci"),
     40: ("forty", "fourty", "veertig", "vierzig", "quarante", "cuarenta", "quaranta", "quarant", "quarenta", "czterdzieści", "patruzeci"),
     50: ("fifty", "vijftig", "fünfzig", "fuenfzig", "cinquante", "cincuenta", "cinquanta", "cinquant", "cinquenta", "pięćdziesiąt", "cincizeci"),
@@ -62,11 +62,11 @@ TENS_WORDS: dict[int, tuple[str, ...]] = {
     90: ("ninety", "negentig", "neunzig", "noventa", "novanta", "novant", "dziewięćdziesiąt", "nouăzeci", "nouazeci"),
 }
 MAGNITUDE_WORDS: dict[int, tuple[str, ...]] = {
-    100: ("hundred", "hundert", "honderd", "cent", "cien", "ciento", "cento", "cem", "sto", "sută", "suta"),
-    1000: ("thousand", "tausend", "duizend", "mille", "mil", "tysiąc", "tysiac", "mie", "mii"),
+    100: ("hundred", "hundert", "honderd", "cent", "cents", "cien", "ciento", "cento", "cem", "sto", "sută", "suta"),
+    1000: ("thousand", "tausend", "duizend", "mille", "mila", "mil", "tysiąc", "tysiac", "mie", "mii"),
 }
 HOMOPHONES: dict[str, str] = {"oh": "0", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
-CONNECTORS = ("and", "und", "en", "et", "y", "e", "și", "şi", "si")
+CONNECTORS = ("and", "und", "en", "ën", "et", "y", "e", "și", "şi", "si")
 
 _DIGIT_VALUE = {word: digit for digit, words in DIGIT_WORDS.items() for word in words}
 _WORD_VALUE = {word: str(digit) for word, digit in _DIGIT_VALUE.items()}
@@ -84,22 +84,21 @@ for _word, _value in _DIGIT_VALUE.items():
 _MAX_WORD = max(map(len, _LEXICON))
 
 _DIGITLIKE = "\\d\u2460-\u2468\u24ea\u2776-\u277e\u2780-\u2788\u278a-\u2792"
-_WORDS = "|".join(sorted(map(re.escape, _LEXICON), key=len, reverse=True))
 
 UNIT_RE = re.compile(
     r"(?P<keycap>[0-9]\ufe0f?\u20e3)"
-    rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|](?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[Oo](?![^\W\d_]))?)"
-    rf"|(?P<word>(?<![^\W\d_])(?i:(?:{_WORDS})(?:-?(?:{_WORDS}))*)(?![^\W\d_]))"
+    rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|]{{1,2}}(?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[OoIl|](?![^\W\d_]))?)"
+    r"|(?P<word>(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)*(?![^\W\d_]))"
 )
 _LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 _PLAIN_GAP = set(" -./()\u00a0\t")
-_FORBIDDEN_GAP = set(",:%€£¥&#+\r")
+_FORBIDDEN_GAP = set(",:%€£¥&+\r")
 _CURRENCY = "$€£¥"
-_DATE_RE = re.compile(r"\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{1,4}|\d{1,2}\s?[:h]\s?\d{2}")
-_YEAR_DATE_RE = re.compile(r"(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}")
+_DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s?([./-])\s?(\d{1,2})\s?\2\s?(\d{2}|\d{4})(?!\d)")
+_TIME_RE = re.compile(r"\d{1,2}\s?[:h]\s?\d{2}")
 _DECOY_RE = re.compile(
     r"(?<![\w'])[3-7]\s?(?:'|’|′|ft\b|feet\b)\s?(?:1[01]|\d)(?:\s?(?:\"|”|″|''|in\b))?"  # height 5'4"
-    r"|(?<!\w)\d{2,3}\s?[A-Ka-k]{0,3}\s?[-/]\s?\d{2}\s?[-/]\s?\d{2,3}(?![\d-])"  # 34D-23-35
+    r"|(?<![\w.-])(?:[23]\d|4[0-6])\s?[A-Ka-k]{0,3}\s?[-/]\s?(?:[12]\d|3[0-5])\s?[-/]\s?(?:[23]\d|4[0-6])(?![\w.-])"  # 34D-23-35
     r"|(?<!\w)\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|kg|lbs?|mm|ml|m²|sqm|km|mi)\b",  # 165 cm
     re.IGNORECASE,
 )
@@ -119,6 +118,8 @@ MIN_NATIONAL_DIGITS = 8
 MIN_INTERNATIONAL_DIGITS = 7
 MAX_DIGITS = 15
 MAX_CHAIN_UNITS = 24
+# regions whose trunk prefix 0 is usually left out when a number is written ("11 91234-5678")
+TRUNK_PREFIX_OPTIONAL = frozenset({"BR"})
 
 Regions = str | Sequence[str] | None
 
@@ -183,22 +184,31 @@ def _tokens(text: str) -> Iterator[_Token]:
                 str(unicodedata.digit(ch)) if not ch.isascii() else ch for ch in raw.translate(_LETTER_DIGITS)
             )
             yield _Token(start, match.end(), "digits", ascii_digits, not raw.isascii() or not raw.isdigit())
-        else:
+        elif len(raw) <= 200:
             parts = _segment(raw)
-            if not parts:
-                continue
-            offset = start
-            glued = len(parts) > 1
-            real = any(_LEXICON[w][0] not in ("homophone", "and") for w, _ in parts)
-            for word, length in parts:
-                while text[offset] == "-":
-                    offset += 1
-                word_kind, value = _LEXICON[word]
-                if glued and word_kind == "homophone" and not real:
-                    word_kind = "none"
-                if word_kind != "none":
-                    yield _Token(offset, offset + length, word_kind, value, True)
-                offset += length
+            if parts:
+                yield from _word_tokens(text, start, parts)
+            elif "-" in raw:
+                offset = start
+                for piece in raw.split("-"):
+                    pieces = _segment(piece)
+                    if pieces:
+                        yield from _word_tokens(text, offset, pieces)
+                    offset += len(piece) + 1
+
+
+def _word_tokens(text: str, start: int, parts: tuple[tuple[str, int], ...]) -> Iterator[_Token]:
+    """Tokens of a run of letters that splits wholly into number words."""
+    offset = start
+    glued = len(parts) > 1
+    real = any(_LEXICON[w][0] not in ("homophone", "and") for w, _ in parts)
+    for word, length in parts:
+        while text[offset] == "-":
+            offset += 1
+        word_kind, value = _LEXICON[word]
+        if not (glued and word_kind == "homophone" and not real):
+            yield _Token(offset, offset + length, word_kind, value, True)
+        offset += length
 
 
 def _tight(text: str, a: _Token, b: _Token) -> bool:
@@ -229,8 +239,11 @@ def _below_hundred(text: str, tokens: list[_Token], i: int) -> tuple[int, int] |
         used = 1
     if t.kind == "tens":
         value = int(t.value)
-        if nxt and nxt.kind == "and" and i + 2 < len(tokens) and tokens[i + 2].kind == "digit" and _tight(text, nxt, tokens[i + 2]):
-            return value + int(tokens[i + 2].value), used + 2
+        if nxt and nxt.kind == "and" and i + 2 < len(tokens) and _tight(text, nxt, tokens[i + 2]):
+            if tokens[i + 2].kind == "digit":
+                return value + int(tokens[i + 2].value), used + 2
+            if tokens[i + 2].kind == "teen" and value == 60:
+                return value + _teen(text, tokens, i + 2)[0], used + 1 + _teen(text, tokens, i + 2)[1]
         if nxt and nxt.kind == "digit" and int(nxt.value) > 0:
             return value + int(nxt.value), used + 1
         if nxt and nxt.kind == "teen" and value in (60, 80):
@@ -305,8 +318,10 @@ def _compose(text: str, tokens: list[_Token]) -> Iterator[_Unit]:
         i = max(j, i + 1)
 
 
-def _units(text: str) -> list[_Unit]:
-    return list(_compose(text, list(_tokens(text))))
+@lru_cache(maxsize=8)
+def _units(text: str) -> tuple[_Unit, ...]:
+    """The units of a text; cached because enrichment reads the same text for phones and ages."""
+    return tuple(_compose(text, list(_tokens(text))))
 
 
 def _joinable(gap: str, words: bool) -> bool:
@@ -321,7 +336,7 @@ def _joinable(gap: str, words: bool) -> bool:
     return len(core) <= 4 or len(set(core)) <= 2
 
 
-def _price_units(text: str, units: list[_Unit]) -> set[int]:
+def _price_units(text: str, units: Sequence[_Unit]) -> set[int]:
     """Indexes of units that carry a currency sign on one side and none on the other."""
     prices = set()
     for index, unit in enumerate(units):
@@ -371,6 +386,7 @@ def _as_regions(regions: Regions) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r.strip().upper() for r in regions if r and r.strip()))
 
 
+@lru_cache(maxsize=4096)
 def _valid_e164(number_text: str, region: str | None) -> str | None:
     try:
         number = phonenumbers.parse(number_text, region)
@@ -397,28 +413,62 @@ def parse_digits(digits: str, international: bool, regions: Regions) -> str | No
     read in each of ``regions`` in turn; the first region where it is valid wins. A number that
     starts with a candidate region's country code but no prefix ("31612345678") is read
     internationally when it is valid in no region nationally."""
-    if digits.startswith("00") and not international:
-        digits, international = digits[2:], True
-    minimum = MIN_INTERNATIONAL_DIGITS if international else MIN_NATIONAL_DIGITS
-    if not minimum <= len(digits) <= MAX_DIGITS:
-        return None
-    if international:
-        return _international(digits)
-    regions = _as_regions(regions)
-    for region in regions:
-        if _national_prefix(region) == "0" and not digits.startswith("0"):
+    return _read((digits,), international, _as_regions(regions))[0]
+
+
+def _read(candidates: Sequence[str], international: bool, regions: tuple[str, ...]) -> tuple[str | None, int]:
+    """(E.164, index of the candidate read) of the first valid reading of the candidate digit
+    strings in the first region where one is valid: a region outranks a candidate."""
+    national = []
+    for index, digits in enumerate(candidates):
+        if digits.startswith("00") and not international:
+            e164 = _international(digits[2:]) if MIN_INTERNATIONAL_DIGITS <= len(digits) - 2 <= MAX_DIGITS else None
+            if e164:
+                return e164, index
             continue
-        e164 = _valid_e164(digits, region)
-        if e164:
-            return e164
-    if len(digits) >= 10 and not digits.startswith("0"):
-        for region in regions:
-            code = str(phonenumbers.country_code_for_region(region))
-            if code != "1" and digits.startswith(code):
-                e164 = _valid_e164("+" + digits, None)
-                if e164 and phonenumbers.region_code_for_number(phonenumbers.parse(e164)) in regions:
-                    return e164
-    return None
+        if international:
+            e164 = _international(digits) if MIN_INTERNATIONAL_DIGITS <= len(digits) <= MAX_DIGITS else None
+            if e164:
+                return e164, index
+            continue
+        if MIN_NATIONAL_DIGITS <= len(digits) <= MAX_DIGITS:
+            national.append((index, digits))
+    for region in regions:
+        needs_zero = _national_prefix(region) == "0" and region not in TRUNK_PREFIX_OPTIONAL
+        for index, digits in national:
+            if needs_zero and not digits.startswith("0"):
+                continue
+            e164 = _valid_e164(digits, region)
+            if e164:
+                return e164, index
+    for index, digits in national:
+        if len(digits) >= 10 and not digits.startswith("0"):
+            for region in regions:
+                code = str(phonenumbers.country_code_for_region(region))
+                if code != "1" and digits.startswith(code):
+                    e164 = _valid_e164("+" + digits, None)
+                    if e164 and phonenumbers.region_code_for_number(phonenumbers.parse(e164)) in regions:
+                        return e164, index
+    return None, -1
+
+
+def _is_date(raw: str) -> bool:
+    """A plausible calendar date: the whole window (12/05/16), or a part of it with a
+    four-digit year (2016-05-12, 12.05.2016); or a time (10:30, 10h30)."""
+    if _TIME_RE.fullmatch(raw):
+        return True
+    for match in _DATE_RE.finditer(raw):
+        a, _, b, c = match.groups()
+        whole = match.span() == (0, len(raw))
+        if len(a) == 4:
+            if 1900 <= int(a) <= 2099 and 1 <= int(b) <= 12 and 1 <= int(c) <= 31 and len(c) <= 2:
+                return True
+        elif len(a) <= 2 and 1 <= int(a) <= 31 and 1 <= int(b) <= 31 and min(int(a), int(b)) <= 12:
+            if len(c) == 4 and 1900 <= int(c) <= 2099:
+                return True
+            if whole and len(c) == 2:
+                return True
+    return False
 
 
 def _has_plus(text: str, start: int) -> bool:
@@ -473,9 +523,6 @@ def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, 
         while i < len(chain):
             found = None
             first = chain[i]
-            if first.homophone and not (i > 0 and (chain[i - 1].word or not chain[i - 1].homophone)):
-                i += 1
-                continue
             prefixed = _has_plus(text, first.start) or first.digits.startswith("00")
             if i <= blocked_until and not prefixed:
                 i += 1
@@ -487,32 +534,48 @@ def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, 
                     break
                 if len(digits) > MAX_DIGITS + 2:
                     continue
-                if window[-1].homophone and not window[-2].word if len(window) > 1 else window[-1].homophone:
+                core = _core(window)
+                if not core:
                     continue
-                start, end = window[0].start, window[-1].end
+                international = _has_plus(text, window[0].start)
+                candidates = [core, window] if core is not window else [window]
+                readings = ["".join(u.digits for u in c) for c in candidates]
+                e164, which = _read(readings, international, region)
+                if not e164:
+                    continue
+                kept = candidates[which]
+                start, end = kept[0].start, kept[-1].end
                 raw = text[start:end]
-                if _DATE_RE.fullmatch(raw) or _YEAR_DATE_RE.search(raw):
+                if _is_date(raw) or _is_run(text, kept) or _is_id(text, start):
                     continue
-                international = _has_plus(text, start)
-                e164 = parse_digits(digits, international, region)
-                if e164 and (_is_run(text, window) or _is_id(text, start)):
-                    e164 = None
-                if e164:
-                    gaps = "".join(text[a.end : b.start] for a, b in zip(window, window[1:], strict=False))
-                    obfuscated = any(u.obfuscated for u in window) or any(ch not in _PLAIN_GAP for ch in gaps)
-                    if international:
-                        start = text.rindex("+", max(0, start - 2), start)
-                    elif start and text[start - 1] in "([{":
-                        start -= 1
-                    found = PhoneMatch(start, end, e164, text[start:end], obfuscated)
-                    i = j + 1
-                    break
+                gaps = "".join(text[a.end : b.start] for a, b in zip(kept, kept[1:], strict=False))
+                obfuscated = any(u.obfuscated for u in kept) or any(ch not in _PLAIN_GAP for ch in gaps)
+                if _has_plus(text, start):
+                    start = text.rindex("+", max(0, start - 2), start)
+                elif start and text[start - 1] in "([{":
+                    start -= 1
+                found = PhoneMatch(start, end, e164, text[start:end], obfuscated)
+                i = j + 1
+                break
             if found:
                 yield found
             else:
                 if prefixed:
                     blocked_until = i + 3
                 i += 1
+
+
+def _core(window: list[_Unit]) -> list[_Unit]:
+    """The window without homophones at its edges ("text to 702…", "…1234 for"), except a
+    leading "oh" (a spoken 0: "oh seven nine…"); the window itself when there are none."""
+    start, end = 0, len(window)
+    while start < end and window[start].homophone and window[start].digits != "0":
+        start += 1
+    while end > start and window[end - 1].homophone:
+        end -= 1
+    if (start, end) == (0, len(window)):
+        return window
+    return window[start:end]
 
 
 def normalize_phone(value: str, region: Regions = None) -> str | None:
@@ -525,16 +588,9 @@ def normalize_phone(value: str, region: Regions = None) -> str | None:
     return parse_digits(digits, international, region)
 
 
-_SPELLED_HINT_RE = re.compile(
-    r"(?i:" + "|".join(sorted((re.escape(w) for t in (TEEN_WORDS, TENS_WORDS) for ws in t.values() for w in ws), key=len, reverse=True)) + ")"
-)
-
-
 def spelled_numbers(text: str) -> Iterator[tuple[int, int, int]]:
     """(start, end, value) of numbers from 10 to 99 written in words ("nineteen", "twenty-one",
     "einundzwanzig", "dix-neuf"), for readers of ages; digits and single digit words are left out."""
-    if not _SPELLED_HINT_RE.search(text):
-        return
     for unit in _units(text):
         if unit.word and not unit.homophone and unit.digits.isdigit() and 10 <= int(unit.digits) <= 99:
             yield unit.start, unit.end, int(unit.digits)

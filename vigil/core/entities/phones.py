@@ -303,6 +303,9 @@ def _compose(text: str, tokens: list[_Token]) -> Iterator[_Unit]:
                     value += lead[0] * 100
                     last = tokens[j + lead[1]]
                     j += lead[1] + 1
+            if j + 1 < n and tokens[j].kind == "and" and _tight(text, last, tokens[j]) and _tight(text, tokens[j], tokens[j + 1]):
+                last = tokens[j]
+                j += 1
             if j < n and _tight(text, last, tokens[j]) and tokens[j].kind in ("digit", "tens", "teen"):
                 rest = _below_hundred(text, tokens, j)
                 if rest:
@@ -476,8 +479,9 @@ def _has_plus(text: str, start: int) -> bool:
 
 
 def _is_run(text: str, window: list[_Unit]) -> bool:
-    """Consecutive numbers or round steps ("19 20 21", "1 2 3 4 5 6", "100 150 200 250 300")
-    separated by white space or bars: a selector, pagination or a price list, not a number."""
+    """Numbers in steps of one or of a round amount ("19 20 21", "1 2 3 4 5 6", "150 200 250"), or
+    four in small equal steps ("34 36 38 40"), separated by white space or bars: a selector,
+    pagination or a price list, not a number."""
     run = 1
     for a, b, c in zip(window, window[1:], window[2:], strict=False):
         plain = all(not u.word and u.digits.isdigit() for u in (a, b, c)) and all(
@@ -492,7 +496,8 @@ def _is_run(text: str, window: list[_Unit]) -> bool:
             continue
         run += 1
         multi = min(len(a.digits), len(b.digits), len(c.digits)) >= 2
-        if multi and (abs(step1) == 1 or (run >= 3 and step1 % 5 == 0)):
+        round_step = abs(step1) == 1 or step1 % 5 == 0
+        if multi and (round_step or (run >= 3 and abs(step1) <= 10)):
             return True
         if not multi and abs(step1) == 1 and run >= 4:
             return True

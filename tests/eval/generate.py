@@ -197,6 +197,21 @@ def obfuscate(cls: str, number: phonenumbers.PhoneNumber, lang: str, rng: random
         if not any(w in sum(HOMOPHONES.values(), []) for w in out):
             return None, False  # type: ignore[return-value]
         return " ".join(out), False
+    if cls == "leet":
+        leet = {"o": "0", "i": "1", "e": "3", "s": "5", "t": "7"}
+        misspelled = {"5": "fiv", "6": "sx", "7": "svn", "9": "nne", "8": "eigt"}
+        out = []
+        for d in digits:
+            word = DIGITS["en"][int(d)]
+            roll = rng.random()
+            if roll < 0.45:
+                word = "".join(leet.get(ch, ch) if rng.random() < 0.6 else ch for ch in word)
+            elif roll < 0.65 and d in misspelled:
+                word = misspelled[d]
+            elif roll < 0.85:
+                word = d
+            out.append(word)
+        return rng.choice([" ", "", ".", "-"]).join(out), False
     if cls == "teens_tens":
         lead = digits[0] if len(digits) % 2 else ""
         pairs = [digits[i : i + 2] for i in range(len(lead), len(digits), 2)]
@@ -256,7 +271,7 @@ def obfuscate(cls: str, number: phonenumbers.PhoneNumber, lang: str, rng: random
 
 
 PHONE_CLASSES = ("plain", "spelled", "glued", "mixed_case", "homophones", "teens_tens", "boxed", "separators",
-                 "international", "split", "unicode", "magnitudes")  # fmt: skip
+                 "international", "split", "unicode", "magnitudes", "leet")  # fmt: skip
 MAGNITUDE = {"en": ("hundred", "thousand"), "de": ("hundert", "tausend"), "nl": ("honderd", "duizend"),
              "fr": ("cents", "mille"), "it": ("cento", "mila"), "es": (None, "mil")}  # fmt: skip
 
@@ -297,7 +312,7 @@ def phone_items(rng: random.Random) -> list[dict]:
         attempts = 0
         while count < 40 and attempts < 400:
             attempts += 1
-            lang = "en" if cls == "homophones" else languages[(count + attempts) % len(languages)]
+            lang = "en" if cls in ("homophones", "leet") else languages[(count + attempts) % len(languages)]
             if cls == "magnitudes":
                 lang = rng.choice(list(MAGNITUDE))
             region = rng.choice(REGIONS[lang])

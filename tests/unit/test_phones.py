@@ -250,3 +250,21 @@ def test_homophones_count_only_in_digit_context():
     assert e164s("text to 702 555 1234 for fun", "US") == ["+17025551234"]
     assert e164s("24/7 for 702-555-1234", "US") == ["+17025551234"]
     assert e164s("I want to go for a walk at eight", "US") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("sx1nne.3svn3.3nne1one", "US", "+16193733911"),
+        ("s3ven 0 tw0 f1ve f1ve f1ve 0ne tw0 thr33 f0ur", "US", "+17025551234"),
+        ("53v3n-z3r0-2 fiv3 5 5 on3 2 thre3 4", "US", "+17025551234"),
+        ("tre1noveseisetteotto17seitre", "IT", "+393196781763"),
+    ],
+)
+def test_leetspeak_and_misspelled_number_words(text, region, expected):
+    assert e164s(text, region) == [expected]
+
+
+@pytest.mark.parametrize("text", ["call 3rd 4th 10am mp3 h3ll0 covid19 34D", "7o 2nite b4 gr8 x264"])
+def test_words_with_digits_are_not_numbers(text):
+    assert e164s(text, ("US", "GB", "NL")) == []

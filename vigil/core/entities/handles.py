@@ -172,7 +172,7 @@ _BEFORE_NUMBER_GAP = re.compile(
     rf"[\s:=\-–>.()/&]*(?:(?:{_LINK_WORDS})\.?(?![^\W\d_])[\s:=\-–>()/&]*){{0,3}}", re.IGNORECASE
 )
 _AFTER_NUMBER_GAP = re.compile(r"[^\d.!?:@\n\r]{1,25}")
-_NAME_FOLLOWS = re.compile(r"\s*(?:id|name|username|nick)?\s*(?:[:=@]|-\s*@)\s*@?[^\W\d_]", re.IGNORECASE)
+_NAME_FOLLOWS = re.compile(r"\s*(?:id|name|username|nick)?\s*(?:[:=@]|[-–]\s*@?)\s*@?[^\W\d_]", re.IGNORECASE)
 
 
 def find_messenger_numbers(text: str, phones: Iterable[tuple[int, int, str]]) -> Iterator[HandleMatch]:

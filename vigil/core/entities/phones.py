@@ -65,7 +65,17 @@ MAGNITUDE_WORDS: dict[int, tuple[str, ...]] = {
     100: ("hundred", "hundert", "honderd", "cent", "cents", "cien", "ciento", "cento", "cem", "sto", "sută", "suta"),
     1000: ("thousand", "tausend", "duizend", "mille", "mila", "mil", "tysiąc", "tysiac", "mie", "mii"),
 }
-HOMOPHONES: dict[str, str] = {"oh": "0", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
+HOMOPHONES: dict[str, str] = {"oh": "0", "won": "1", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
+# misspelled digit words seen in ads that hide numbers ("sx1nne.3svn3"); read like digit words
+MISSPELLINGS: dict[int, tuple[str, ...]] = {
+    0: ("zro", "zeero"), 3: ("thre",), 5: ("fiv", "fyv", "fyve"), 6: ("sx", "siks", "sixx"),
+    7: ("svn", "sevn", "sevin", "sevan"), 8: ("eigt", "eigth", "eght"), 9: ("nne", "nin", "nien", "nyne"),
+}
+# digits that stand for letters inside number words ("s3ven", "f1ve", "z3r0"), tried in order
+LEET: tuple[dict[str, str], ...] = (
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"},
+    {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"},
+)
 CONNECTORS = ("and", "und", "en", "ën", "et", "y", "e", "și", "şi", "si")
 
 _DIGIT_VALUE = {word: digit for digit, words in DIGIT_WORDS.items() for word in words}
@@ -81,10 +91,15 @@ for _kind, _table in (("magnitude", MAGNITUDE_WORDS), ("tens", TENS_WORDS), ("te
             _LEXICON[_word] = (_kind, _value)
 for _word, _value in _DIGIT_VALUE.items():
     _LEXICON[_word] = ("digit", _value)
+_MISSPELLED = frozenset(w for words in MISSPELLINGS.values() for w in words if w not in _LEXICON)
+for _value, _words in MISSPELLINGS.items():
+    for _word in _words:
+        _LEXICON.setdefault(_word, ("digit", _value))
 _MAX_WORD = max(map(len, _LEXICON))
 
 _DIGITLIKE = "\\d\u2460-\u2468\u24ea\u2776-\u277e\u2780-\u2788\u278a-\u2792"
 
+GLUED_RE = re.compile(r"(?<![^\W_])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]{2,80}(?![^\W_])")
 UNIT_RE = re.compile(
     r"(?P<keycap>[0-9]\ufe0f?\u20e3)"
     rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|]{{1,2}}(?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[OoIl|](?![^\W\d_]))?)"
@@ -172,8 +187,76 @@ def _segment(run: str) -> tuple[tuple[str, int], ...] | None:
     return best[0]
 
 
+@lru_cache(maxsize=4096)
+def _glued(run: str) -> tuple[tuple[str, int, int], ...] | None:
+    """Pieces (word or "#" for a digit, start, length) of a run of letters and digits that splits
+    wholly into digits and number words, the words possibly in leetspeak ("zerosvn4", "53v3n",
+    "f1v39", "0n3"); None when it does not split. Longer words are preferred."""
+    lowered = run.lower()
+    size = len(lowered)
+    best: dict[int, tuple[tuple[str, int, int], ...] | None] = {size: ()}
+    for i in range(size - 1, -1, -1):
+        best[i] = _glued_at(lowered, i, best)
+    pieces = best[0]
+    if not pieces or all(word == "#" for word, _, _ in pieces):
+        return None
+    return pieces
+
+
+def _glued_at(lowered: str, i: int, best: dict) -> tuple[tuple[str, int, int], ...] | None:
+    """The best split of lowered[i:] given the splits after i, by rank: a number word (longest
+    first; "tre1" is "tre" and 1, not "trei"), a word in leetspeak ("53v3n", "thre3"), a misspelled
+    word ("sx", "nne"), a digit."""
+    limit = min(_MAX_WORD, len(lowered) - i)
+    for length in range(limit, 0, -1):
+        piece, rest = lowered[i : i + length], best.get(i + length)
+        if rest is not None and piece.isalpha() and piece in _LEXICON and piece not in _MISSPELLED:
+            return ((piece, i, length),) + rest
+    for length in range(limit, 2, -1):
+        piece, rest = lowered[i : i + length], best.get(i + length)
+        if rest is None or piece.isalpha() or not any(ch.isalpha() for ch in piece):
+            continue
+        for table in LEET:
+            word = "".join(table.get(ch, ch) for ch in piece)
+            if word in _LEXICON and word not in _MISSPELLED and _LEXICON[word][0] in ("digit", "teen", "tens"):
+                return ((word, i, length),) + rest
+    for length in range(limit, 0, -1):
+        piece, rest = lowered[i : i + length], best.get(i + length)
+        if rest is not None and piece in _MISSPELLED:
+            return ((piece, i, length),) + rest
+    if lowered[i].isdigit() and best.get(i + 1) is not None:
+        return (("#", i, 1),) + best[i + 1]
+    return None
+
+
 def _tokens(text: str) -> Iterator[_Token]:
-    for match in UNIT_RE.finditer(text):
+    glued: list[tuple[int, tuple[tuple[str, int, int], ...]]] = []
+    if any(ch.isdigit() for ch in text):
+        for match in GLUED_RE.finditer(text):
+            pieces = _glued(match.group(0))
+            if pieces:
+                glued.append((match.start(), pieces))
+    position = 0
+    for start, pieces in glued:
+        yield from _plain_tokens(text, position, start)
+        digits: list[tuple[int, str]] = []
+        for word, offset, length in pieces:
+            if word == "#":
+                digits.append((start + offset, str(unicodedata.digit(text[start + offset]))))
+                continue
+            if digits:
+                yield _Token(digits[0][0], digits[-1][0] + 1, "digits", "".join(d for _, d in digits), True)
+                digits = []
+            kind, value = _LEXICON[word]
+            yield _Token(start + offset, start + offset + length, kind, value, True)
+        if digits:
+            yield _Token(digits[0][0], digits[-1][0] + 1, "digits", "".join(d for _, d in digits), True)
+        position = start + pieces[-1][1] + pieces[-1][2]
+    yield from _plain_tokens(text, position, len(text))
+
+
+def _plain_tokens(text: str, begin: int, stop: int) -> Iterator[_Token]:
+    for match in UNIT_RE.finditer(text, begin, stop):
         kind = match.lastgroup
         raw = match.group(0)
         start = match.start()
@@ -557,8 +640,9 @@ def find_phones(text: str, region: Regions = None, exclude: Iterable[tuple[int, 
                 obfuscated = any(u.obfuscated for u in kept) or any(ch not in _PLAIN_GAP for ch in gaps)
                 if _has_plus(text, start):
                     start = text.rindex("+", max(0, start - 2), start)
-                elif start and text[start - 1] in "([{":
-                    start -= 1
+                else:
+                    while start and text[start - 1] in "([{" and start > kept[0].start - 3:
+                        start -= 1
                 found = PhoneMatch(start, end, e164, text[start:end], obfuscated)
                 i = j + 1
                 break

@@ -90,3 +90,17 @@ def test_a_stated_minor_age_escalates_next_to_a_disclaimer():
     text = "I am 16. This site is only for persons 18 or older."
     ages = ((16, Span(text="I am 16", start=0, end=7)),)
     assert score(match_indicators(Findings(text=text, ages=ages)))[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "escalates"),
+    [
+        ("She is still a minor, discreet.", True),
+        ("The person advertised is a minor.", True),
+        ("If you are a minor, please leave this site.", False),
+        ("I am a minor league player.", False),
+        ("This is a minor repair job.", False),
+    ],
+)
+def test_minor_as_a_statement_about_the_person(text, escalates):
+    assert score(match_indicators(Findings(text=text)))[2] is escalates

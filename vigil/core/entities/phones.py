@@ -117,10 +117,12 @@ _DECOY_RE = re.compile(
     r"|(?<!\w)\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|kg|lbs?|mm|ml|m²|sqm|km|mi)\b",  # 165 cm
     re.IGNORECASE,
 )
+_ID_SUFFIX = r"(?:id|no\.?|nr\.?|number|num|#|n[°º]|code)"
 _ID_CUE_RE = re.compile(
     r"(?:(?<![^\W\d_])(?:post(?:ing)?|ad|ads|listing|ref(?:erence)?|order|item|advert|anzeigen?|annonce|anuncio|annuncio"
-    r"|ogłoszeni[ae]|anun[țţt]|product|invoice|ticket|user|member|profile|photo|image|video|reply|report)"
-    r"\s*(?:id|no\.?|nr\.?|number|num|#|n[°º]|code)?|(?<![^\W\d_])id)\s*[:#.=]?\s*#?\s*$",
+    rf"|ogłoszeni[ae]|anun[țţt]|invoice|ticket)\s*{_ID_SUFFIX}?"
+    rf"|(?<![^\W\d_])(?:product|user|member|profile|photo|image|video|reply|report|views?|hits?)\s*(?:{_ID_SUFFIX}|:)"
+    r"|(?<![^\W\d_])id)\s*[:#.=]?\s*#?\s*$",
     re.IGNORECASE,
 )
 _PLATFORM_BEFORE_ID_RE = re.compile(r"(?:wechat|weixin|line|kik|snap\w*|telegram|signal|skype|viber|whats\s?app)\s*$", re.IGNORECASE)

@@ -59,7 +59,7 @@ LINK_RE = {
 }
 _CUE = (
     r"\s*(?:(?:id|name|user\s?name|user|handle|nick|account|acc|addy)(?![^\W\d_]))?\s*"
-    r"(?:(?:[:=\-–>]+|@|is|(?:add\s+)?me(?:\s+(?:at|on|@))?|at)\s*)+"
+    r"(?:(?:[:=\-–>~：→]+|@|is|(?:add\s+)?me(?:\s+(?:at|on|@))?|at)\s*)+"
 )
 CONTEXT_RE = {
     platform: re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_]){_CUE}@?\s*({_NAME})", re.IGNORECASE)
@@ -83,7 +83,7 @@ LINK_HOSTS: dict[str, tuple[str, ...]] = {
     "wechat": ("wechat.com/",),
     "line": ("line.me/",),
 }
-_FULL_WORDS = r"snap\s?chat|insta\s?gram|telegram|kik|we\s?chat|twitter|only\s?fans"
+_FULL_WORDS = r"snap\s?chat|snap|insta\s?gram|insta|telegram|kik|we\s?chat|twitter|only\s?fans"
 BARE_NAME_RE = re.compile(
     rf"(?<![^\W\d_])(?P<platform>{_FULL_WORDS})\s+@?(?=[A-Za-z0-9_.\-]*[0-9_.])(?P<name>{_NAME})(?![\w@])", re.IGNORECASE
 )

@@ -24,7 +24,7 @@ from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_
 from vigil.core.entities import find_entities
 from vigil.core.records import ENTITY_FIELDS, AdDocument, Entity, RawPage, Span, ad_key
 
-ANALYZER_VERSION = "1.1.0"
+ANALYZER_VERSION = "1.2.0"
 
 
 def _field_text(value: str) -> str:
@@ -108,6 +108,7 @@ def analyze(page: RawPage) -> AdDocument:
         ethnicities=tuple(ethnicity_spans),
         providers=tuple(provider_spans),
         has_price=price is not None and price.amount is not None,
+        language=language,
     )
     hits = match_indicators(findings)
     risk, explanation, escalate = score(hits)

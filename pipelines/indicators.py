@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.generated import llm_likeness
+from pipelines.scope import Scope, boilerplate_spans, compile_scope, is_name, negated
 from vigil.core.records import Entity, IndicatorHit, Span
 
 TAXONOMY_PATH = Path(__file__).with_name("indicators.yaml")
@@ -39,6 +41,7 @@ class Findings:
     ethnicities: tuple[tuple[str, Span], ...] = ()
     providers: tuple[tuple[int, Span], ...] = ()
     has_price: bool = False
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,27 @@ class Taxonomy:
     version: int
     categories: tuple[str, ...]
     indicators: tuple[Indicator, ...]
+    scope: Scope | None = None
+
+
+_SCOPE_KEYS = ("negation_before", "negation_after", "boilerplate", "name_cues")
+
+
+def _parse_scope(raw: Any) -> Scope | None:
+    """The optional ``scope`` mapping: lists of regexes per key; errors name the key."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TaxonomyError("scope: must be a mapping")
+    unknown = sorted(set(raw) - set(_SCOPE_KEYS) - {"name_terms"})
+    if unknown:
+        raise TaxonomyError(f"scope, key {unknown[0]!r}: unknown key")
+    for key in _SCOPE_KEYS:
+        _compile_all("scope", key, raw.get(key))
+    terms = raw.get("name_terms", [])
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise TaxonomyError("scope, key 'name_terms': must be a list of words")
+    return compile_scope(raw)
 
 
 def _error(indicator_id: str, key: str, message: str) -> TaxonomyError:
@@ -139,7 +163,7 @@ def parse_taxonomy(data: Any) -> Taxonomy:
                 escalate=raw.get("escalate", False),
             )
         )
-    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators))
+    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators), _parse_scope(data.get("scope")))
 
 
 def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
@@ -156,15 +180,38 @@ def default_taxonomy() -> Taxonomy:
     return load_taxonomy(TAXONOMY_PATH)
 
 
-def _pattern_spans(patterns: Iterable[re.Pattern[str]], findings: Findings) -> list[Span]:
+NEGATION_WORDS = 3
+ESCALATING_NEGATION_WORDS = 1
+
+
+def _in_scope(scope: Scope | None, escalate: bool, source: str, match: re.Match[str], legal: list[tuple[int, int]] | None) -> bool:
+    """Whether a match counts: not negated, not a name, and (for escalating indicators) not
+    inside a disclaimer or legal sentence."""
+    if scope is None:
+        return True
+    start, end = match.span()
+    if negated(scope, source, start, end, ESCALATING_NEGATION_WORDS if escalate else NEGATION_WORDS):
+        return False
+    if is_name(scope, source, start, end):
+        return False
+    return not (legal and any(s <= start < e for s, e in legal))
+
+
+def _pattern_spans(
+    patterns: Iterable[re.Pattern[str]], findings: Findings, escalate: bool = False, scope: Scope | None = None
+) -> list[Span]:
     spans: list[Span] = []
     for pattern in patterns:
-        for match in pattern.finditer(findings.text):
-            if match.end() > match.start():
-                spans.append(Span(text=match.group(0), start=match.start(), end=match.end()))
-        for match in pattern.finditer(findings.title):
-            if match.end() > match.start():
-                spans.append(Span(text=match.group(0), start=-1, end=-1))
+        for source, in_title in ((findings.text, False), (findings.title, True)):
+            legal: list[tuple[int, int]] | None = None
+            for match in pattern.finditer(source):
+                if match.end() <= match.start():
+                    continue
+                if escalate and legal is None and scope is not None:
+                    legal = boilerplate_spans(scope, source)
+                if not _in_scope(scope, escalate, source, match, legal):
+                    continue
+                spans.append(Span(text=match.group(0), start=-1 if in_title else match.start(), end=-1 if in_title else match.end()))
     return spans
 
 
@@ -197,7 +244,7 @@ _OTHER_PAYMENT_RE = re.compile(
 
 def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     patterns = _compiled_params(indicator)
-    spans = _pattern_spans(patterns, findings)
+    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope)
     if spans:
         return spans
     wallets = [e for e in findings.entities if e.type == "wallet"]
@@ -237,6 +284,15 @@ def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[Indic
     return offers[0].evidence[:2] if findings.has_price else []
 
 
+def _ai_generated_text(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    """Text that compresses like LLM prose (pipelines/generated.py); a weak signal only."""
+    ratio = llm_likeness(findings.text, findings.language)
+    if ratio is None or ratio > float(indicator.params.get("max_ratio", 0.84)):
+        return []
+    end = min(len(findings.text), 120)
+    return [Span(text=findings.text[:end], start=0, end=end)]
+
+
 DETECTORS: dict[str, Detector] = {
     "stated_age_under_18": _stated_age_under_18,
     "obfuscated_phone": _obfuscated_phone,
@@ -245,6 +301,7 @@ DETECTORS: dict[str, Detector] = {
     "crypto_only_payment": _crypto_only_payment,
     "cooccurrence": _cooccurrence,
     "organ_with_price": _organ_with_price,
+    "ai_generated_text": _ai_generated_text,
 }
 _LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
 
@@ -258,7 +315,7 @@ def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> li
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
         else:
-            evidence = _pattern_spans(indicator.patterns, findings)
+            evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope)
         if evidence:
             hits.append(
                 IndicatorHit(

@@ -188,6 +188,16 @@ class StackSettings(Section):
     java_home: Path | None = None
     es_java_home: Path | None = None
     ready_timeout: float = Field(180.0, gt=0)
+    nodes: int = Field(1, ge=1, le=5, description="set by `vigil stack up --nodes N`: a local N-node cluster")
+    cluster_kafka_port: int = Field(
+        29092, ge=1, le=65000, description="cluster brokers listen on N ports from here, controllers on the next N"
+    )
+    cluster_es_port: int = Field(29200, ge=1, le=65000, description="cluster ES nodes: HTTP on N ports from here")
+    cluster_es_transport_port: int = Field(29300, ge=1, le=65000, description="and transport on N ports from here")
+    cluster_es_heap: str = "384m"
+    cluster_kafka_heap: str = "512m"
+    postgres_port: int = Field(55432, ge=1, le=65535, description="`vigil stack up --with postgres`")
+    postgres_user: str = Field("vigil-pg", description="the account PostgreSQL runs as when started by root")
 
 
 class CrawlSettings(Section):

@@ -1,4 +1,7 @@
-"""The local single-node stack: Kafka (KRaft) and Elasticsearch from Maven Central, tor from Debian.
+"""The local stack: Kafka (KRaft) and Elasticsearch from Maven Central, tor from Debian.
+
+One node of each by default; ``cluster.cluster_settings(settings, N)`` gives the settings of a
+local N-node cluster beside it (``vigil stack up --nodes N``), which every function here accepts.
 
 ``ensure_up`` starts what is not already healthy (idempotent; services reachable at the configured
 address are left untouched, external ones -- VIGIL_KAFKA_BOOTSTRAP / VIGIL_ES_URL -- are never
@@ -29,7 +32,8 @@ def _quiet(service: str, message: str) -> None:
 
 
 def services(settings: Settings, with_tor: bool = False) -> list:
-    found: list = [Kafka(settings), Elasticsearch(settings)]
+    nodes = range(1, settings.stack.nodes + 1)
+    found: list = [*(Kafka(settings, n) for n in nodes), *(Elasticsearch(settings, n) for n in nodes)]
     if with_tor:
         found.append(Tor(settings))
     return found

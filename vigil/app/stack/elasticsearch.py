@@ -3,6 +3,10 @@
 The integ-test distribution has no bundled JDK (ES 9 needs Java >= 21) and no ``GET /``: readiness
 is ``GET /_cluster/health`` yellow or green. ES refuses to run as root, so as root it runs as the
 system user ``settings.stack.es_user`` (created on first start) via ``setpriv``.
+
+With ``stack.nodes`` N > 1 (``vigil stack up --nodes N``) this is node ``n`` of an N-node cluster
+on loopback that finds its peers through ``discovery.seed_hosts``; the nodes share the unpacked
+distribution and keep their own config and data under ``<root>/cluster/node-<n>/``.
 """
 
 from __future__ import annotations
@@ -47,38 +51,45 @@ def es_root(settings: Settings) -> Path:
 
 
 class Elasticsearch:
-    name = NAME
-
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, node: int = 1):
         self.settings = settings
+        self.node = node
+        self.nodes = settings.stack.nodes
+        self.name = NAME if self.nodes == 1 else f"{NAME}-{node}"
         self.version = settings.stack.elasticsearch_version
         self.root = es_root(settings)
         self.dist_parent = self.root / self.version
         self.home = self.dist_parent / f"elasticsearch-{self.version}"
-        self.config_dir = self.root / "config"
-        self.data_dir = self.root / "data"
-        self.es_logs = self.root / "logs"
-        self.tmp_dir = self.root / "tmp"
-        self.es_run = self.root / "run"
-        self.log = paths.log_file(settings, NAME)
-        self.pid_path = paths.pid_file(settings, NAME)
-        self.launcher_pid_path = paths.pid_file(settings, NAME + "-launcher")
+        node_dir = self.root if self.nodes == 1 else self.root / "cluster" / f"node-{node}"
+        self.config_dir = node_dir / "config"
+        self.data_dir = node_dir / "data"
+        self.es_logs = node_dir / "logs"
+        self.tmp_dir = node_dir / "tmp"
+        self.es_run = node_dir / "run"
+        self.log = paths.log_file(settings, self.name)
+        self.pid_path = paths.pid_file(settings, self.name)
+        self.launcher_pid_path = paths.pid_file(settings, self.name + "-launcher")
 
     @property
     def external(self) -> bool:
-        return self.settings.es_is_external
+        return self.nodes == 1 and self.settings.es_is_external
 
     @property
     def address(self) -> str:
-        return self.settings.es.url
+        return self.settings.es.url if self.nodes == 1 else self.url
 
     @property
     def url(self) -> str:
-        return self.settings.es.urls[0]
+        return self.settings.es.urls[self.node - 1]
 
     @property
     def port(self) -> int:
-        return self.settings.es.port
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).port or 9200
+
+    def transport_port(self, node: int | None = None) -> int:
+        return self.settings.stack.es_transport_port + (node or self.node) - 1
 
     @property
     def host(self) -> str:
@@ -172,15 +183,24 @@ class Elasticsearch:
                 shutil.copytree(item, target, dirs_exist_ok=True)
             elif not target.exists():
                 shutil.copy2(item, target)
+        if self.nodes == 1:
+            discovery: dict = {"discovery.type": "single-node"}
+        else:
+            peers = range(1, self.nodes + 1)
+            discovery = {
+                "discovery.seed_hosts": [f"{self.host}:{self.transport_port(n)}" for n in peers],
+                # Read only when the cluster first forms; a restarted node rejoins from its data.
+                "cluster.initial_master_nodes": [f"vigil-{n}" for n in peers],
+            }
         options = {
-            "cluster.name": "vigil",
-            "node.name": "vigil-1",
+            "cluster.name": "vigil" if self.nodes == 1 else "vigil-cluster",
+            "node.name": f"vigil-{self.node}",
             "path.data": str(self.data_dir),
             "path.logs": str(self.es_logs),
             "network.host": self.host,
             "http.port": self.port,
-            "transport.port": self.settings.stack.es_transport_port,
-            "discovery.type": "single-node",
+            "transport.port": self.transport_port(),
+            **discovery,
             "xpack.security.enabled": False,
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
@@ -209,10 +229,10 @@ class Elasticsearch:
     def start(self) -> int:
         if not self.fetched():
             raise StackError(f"elasticsearch {self.version} is not fetched: run `vigil stack fetch`")
-        for port in (self.port, self.settings.stack.es_transport_port):
+        for port in (self.port, self.transport_port()):
             if processes.port_open(self.host, port):
                 raise StackError(
-                    f"elasticsearch: port {self.host}:{port} is already in use by another process "
+                    f"{self.name}: port {self.host}:{port} is already in use by another process "
                     "(not a healthy Elasticsearch); free it or change es.url / stack.es_transport_port"
                 )
         java_home = self.java_home()
@@ -263,7 +283,7 @@ class Elasticsearch:
 
         processes.wait_until(
             ready,
-            service="elasticsearch",
+            service=self.name,
             timeout=timeout,
             log=self.log,
             alive=(lambda: processes.pid_alive(launcher) or self.pid() is not None) if launcher else None,

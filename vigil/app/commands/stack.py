@@ -23,12 +23,14 @@ err = Console(stderr=True)
 
 class Extra(StrEnum):
     tor = "tor"
+    postgres = "postgres"
 
 
 class Service(StrEnum):
     kafka = "kafka"
     elasticsearch = "elasticsearch"
     tor = "tor"
+    postgres = "postgres"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -73,17 +75,19 @@ def fetch() -> None:
 
 @app.command()
 def up(
-    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor)"),
+    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor, postgres)"),
     nodes: int = typer.Option(1, "--nodes", min=1, max=5, help=NODES_HELP),
 ) -> None:
-    """Start Kafka and Elasticsearch (and tor with --with tor) unless already healthy; wait until ready."""
+    """Start Kafka and Elasticsearch (and tor or postgres with --with) unless already healthy; wait until ready."""
     from vigil.app.stack import StackError, ensure_up
 
     cfg = _settings(nodes)
     started = time.monotonic()
     try:
         with console.status("starting the local stack...", spinner="dots"):
-            result = ensure_up(cfg, with_tor=Extra.tor in with_, report=_report)
+            result = ensure_up(
+                cfg, with_tor=Extra.tor in with_, with_postgres=Extra.postgres in with_, report=_report
+            )
     except StackError as exc:
         raise _fail(str(exc)) from None
     summary = ", ".join(f"{name} {outcome}" for name, outcome in result.items())
@@ -147,7 +151,7 @@ def status(
 
 @app.command()
 def logs(
-    service: Service = typer.Argument(..., help="kafka, elasticsearch or tor"),
+    service: Service = typer.Argument(..., help="kafka, elasticsearch, tor or postgres"),
     lines: int = typer.Option(50, "-n", "--lines", help="how many last lines"),
     follow: bool = typer.Option(False, "-f", "--follow", help="keep printing new lines"),
     node: int = typer.Option(0, "--node", min=0, max=5, help="node N of the local cluster (`up --nodes`)"),

@@ -11,7 +11,6 @@ distribution and keep their own config and data under ``<root>/cluster/node-<n>/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pwd
@@ -21,7 +20,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from vigil.app.stack import java, maven, paths, processes
+from vigil.app.stack import accounts, java, maven, paths, processes
 from vigil.app.stack.errors import StackError
 from vigil.core.config import Settings
 
@@ -30,24 +29,12 @@ MIN_JAVA = 21
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 
 
-def _world_traversable(path: Path) -> bool:
-    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
-
-
 def es_root(settings: Settings) -> Path:
-    """Where ES's distribution and data live: ``<state>/elasticsearch`` when ES's account can reach it.
-
-    As root, ES runs as an unprivileged account that cannot enter a state directory below a
-    private folder (a 0700 checkout or temporary directory); then ES lives under
-    ``/var/lib/vigil/<hash of the state directory>/`` instead, one folder per state directory.
-    """
+    """Where ES's distribution and data live: ``stack.es_root``, else ``<state>/elasticsearch`` when
+    ES's account can reach it, else a folder under ``/var/lib/vigil`` (see accounts.service_root)."""
     if settings.stack.es_root is not None:
         return settings.stack.es_root.expanduser().resolve()
-    default = settings.state_dir / "elasticsearch"
-    if os.geteuid() != 0 or _world_traversable(settings.state_dir):
-        return default
-    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
-    return Path("/var/lib/vigil") / digest / "elasticsearch"
+    return accounts.service_root(settings, NAME)
 
 
 class Elasticsearch:
@@ -139,36 +126,7 @@ class Elasticsearch:
     # -- user ------------------------------------------------------------------------------
     def run_as(self) -> pwd.struct_passwd | None:
         """The account ES runs as when we are root (created if missing); None when not root."""
-        if os.geteuid() != 0:
-            return None
-        user = self.settings.stack.es_user
-        try:
-            return pwd.getpwnam(user)
-        except KeyError:
-            pass
-        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        proc = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0 and "already exists" not in proc.stderr:
-            raise StackError(
-                f"elasticsearch refuses to run as root and creating the user {user!r} failed: "
-                f"{proc.stderr.strip()} (set stack.es_user to an existing account)"
-            )
-        return pwd.getpwnam(user)
-
-    def _check_traversable(self, account: pwd.struct_passwd) -> None:
-        """ES (as ``account``) must reach the distribution and its config through every parent."""
-        for parent in [self.root, *self.root.parents]:
-            mode = parent.stat().st_mode
-            if not mode & 0o001 and parent.stat().st_uid != account.pw_uid:
-                raise StackError(
-                    f"elasticsearch runs as {account.pw_name!r}, which cannot enter {parent} "
-                    f"(mode {oct(mode & 0o777)}); put the state directory (VIGIL_HOME) somewhere "
-                    "world-traversable or chmod o+x that directory"
-                )
+        return accounts.run_as(self.settings.stack.es_user, NAME, "stack.es_user")
 
     # -- configure -------------------------------------------------------------------------
     def write_config(self) -> None:
@@ -211,13 +169,6 @@ class Elasticsearch:
         heap = self.settings.stack.es_heap
         (self.config_dir / "jvm.options.d" / "vigil.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
-    def _chown(self, account: pwd.struct_passwd) -> None:
-        for top in (self.config_dir, self.data_dir, self.es_logs, self.tmp_dir, self.es_run):
-            for dirpath, _dirnames, filenames in os.walk(top):
-                os.chown(dirpath, account.pw_uid, account.pw_gid)
-                for f in filenames:
-                    os.chown(os.path.join(dirpath, f), account.pw_uid, account.pw_gid)
-
     # -- run -------------------------------------------------------------------------------
     def pid(self) -> int | None:
         """The server JVM's PID (written by ES itself), else the launcher's."""
@@ -243,17 +194,9 @@ class Elasticsearch:
         account = self.run_as()
         cmd = [str(self.home / "bin" / "elasticsearch"), "-p", str(es_pid_file)]
         if account is not None:
-            self._check_traversable(account)
-            self._chown(account)
-            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-            cmd = [
-                setpriv,
-                f"--reuid={account.pw_uid}",
-                f"--regid={account.pw_gid}",
-                "--init-groups",
-                "--",
-                *cmd,
-            ]
+            accounts.check_traversable(self.root, account, NAME)
+            accounts.chown_tree(account, self.config_dir, self.data_dir, self.es_logs, self.tmp_dir, self.es_run)
+            cmd = accounts.setpriv(account, cmd)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_", "CLI_JAVA"))}
         env.update(
             ES_JAVA_HOME=str(java_home),

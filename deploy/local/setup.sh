@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Vigil needs on a fresh Debian/Ubuntu machine; safe to run again.
-#   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21)
+#   - Debian packages: tor, chromium, maven, postgresql (the schedulers' shared database in tests),
+#     a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21)
 #   - a virtualenv with the project and its dev tools
 #   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory)
 #
@@ -25,7 +26,7 @@ done
 if [ "$RUNTIME" -eq 1 ]; then
   APT_PACKAGES=(tor chromium privoxy curl ca-certificates)
 else
-  APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates)
+  APT_PACKAGES=(tor chromium maven privoxy postgresql curl ca-certificates)
 fi
 
 missing=()

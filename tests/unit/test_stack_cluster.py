@@ -57,7 +57,7 @@ def test_the_single_node_stack_is_unchanged(settings):
 
 def test_cluster_nodes_have_their_own_names_ports_and_files(settings):
     cluster = cluster_settings(settings, 3)
-    assert [svc.name for svc in services(cluster)] == [
+    assert [svc.name for svc in services(cluster, with_tor=True, with_postgres=True)] == [
         *(f"kafka-{n}" for n in (1, 2, 3)),
         *(f"elasticsearch-{n}" for n in (1, 2, 3)),
     ]

@@ -81,6 +81,8 @@ def up(
     """Start Kafka and Elasticsearch (and tor or postgres with --with) unless already healthy; wait until ready."""
     from vigil.app.stack import StackError, ensure_up
 
+    if with_ and nodes > 1:
+        raise _fail("--with starts services beside the single-node stack; use it without --nodes")
     cfg = _settings(nodes)
     started = time.monotonic()
     try:

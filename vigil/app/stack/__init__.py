@@ -33,8 +33,11 @@ def _quiet(service: str, message: str) -> None:
 
 
 def services(settings: Settings, with_tor: bool = False, with_postgres: bool = False) -> list:
+    """The stack's services; a local cluster is its Kafka and Elasticsearch nodes only."""
     nodes = range(1, settings.stack.nodes + 1)
     found: list = [*(Kafka(settings, n) for n in nodes), *(Elasticsearch(settings, n) for n in nodes)]
+    if settings.stack.nodes > 1:
+        return found
     if with_tor:
         found.append(Tor(settings))
     if with_postgres:

@@ -16,6 +16,7 @@ of memory (Elasticsearch heaps ``stack.cluster_es_heap``).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -177,6 +178,20 @@ def sigkill(node) -> None:
         assert processes.wait_gone(pid, timeout=30), f"{node.name}: pid {pid} survived SIGKILL"
 
 
+def troubles(worker: WorkerProcess) -> Counter:
+    """The worker's own warning and error events, by name (what an operator would have seen)."""
+    found: Counter = Counter()
+    for line in worker.log().splitlines():
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("level") in ("warning", "error"):
+                found[entry.get("event")] += 1
+    return found
+
+
 class Crawls(threading.Thread):
     """Runs `vigil crawl PROFILE --json` for each profile in turn and keeps every summary."""
 
@@ -188,8 +203,6 @@ class Crawls(threading.Thread):
         self.failures: list[str] = []
 
     def run(self) -> None:
-        import json
-
         for path in self.profiles:
             result = self.env.run("crawl", str(path), "--json", timeout=300)
             lines = [line for line in result.stdout.splitlines() if line.strip()]
@@ -366,6 +379,8 @@ def test_a_crawl_survives_losing_a_broker_and_an_es_node(cluster, cluster_env, t
         )
         for name, at in timings.items():
             print(f"  {at:6.1f} s  {name}")
+        for worker in workers:
+            print(f"  {worker.role} worker's warnings and errors: {dict(troubles(worker)) or 'none'}")
     finally:
         for worker in workers:
             if worker.alive():

@@ -482,7 +482,8 @@ def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_
     first = Process(vigil_env, "scheduler-1", "scheduler")
     second = Process(vigil_env, "scheduler-2", "scheduler")
     processes.extend([first, second])
-    time.sleep(9)
+    # Wait on the runs, not the clock: a loaded machine takes seconds just to start `vigil`.
+    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= 3, timeout=60, interval=0.5), first.tail()
     published = crawl_jobs(vigil_env.settings)
     assert 3 <= len(published) <= 6, [j.requested_at for j in published]
     assert published[0].baseline and not any(j.baseline for j in published[1:])
@@ -499,9 +500,10 @@ def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_
     assert json.loads(listed.stdout.splitlines()[0])["watch_id"] == "quiet-board"
     processes.append(Process(vigil_env, "scheduler-3", "scheduler"))
     before = len(published)
-    time.sleep(9)
+    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= before + 2, timeout=60, interval=0.5), (
+        "runs did not continue after the leader was killed"
+    )
     after = crawl_jobs(vigil_env.settings)
-    assert len(after) >= before + 2, "runs did not continue after the leader was killed"
     assert len({j.job_id for j in after}) == len(after)
 
     assert vigil_env.run("watch", "pause", "quiet-board").returncode == 0

@@ -215,7 +215,9 @@ class SchedulerSettings(Section):
     """The watch scheduler: where its job store lives, how runs are spread, who may publish."""
 
     jobstore_url: str | None = Field(
-        None, description="SQLAlchemy URL of the job store; default sqlite:///<state_dir>/scheduler.sqlite"
+        None,
+        description="SQLAlchemy URL of the job store and lease; default sqlite:///<state_dir>/scheduler.sqlite "
+        "(one host); postgresql://user:password@host/db for schedulers on several hosts",
     )
     jitter_ratio: float = Field(0.1, ge=0, le=1, description="interval watches: jitter = ratio * interval")
     max_jitter_seconds: float = Field(60.0, ge=0, description="upper bound of any run's jitter")

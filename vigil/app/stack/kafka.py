@@ -157,12 +157,13 @@ class Kafka:
 
     def cluster_id(self) -> str:
         """A new id for one node; the nodes of a cluster share one, kept beside their folders."""
+        fresh = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if self.nodes == 1:
-            return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            return fresh
         path = self.root / "cluster" / "cluster.id"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=") + "\n")
+            path.write_text(fresh + "\n")
         return path.read_text().strip()
 
     def format_storage(self, server: Path) -> None:

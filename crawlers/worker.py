@@ -115,7 +115,21 @@ class CrawlHandler(Handler):
         self.es = client(self.settings.es)
         self.status = JobStatusReporter(self.settings, loop.producer, self.es)
         self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="crawl")
+        if self.settings.tor.health_interval_seconds:
+            threading.Thread(target=self._watch_tor, name="tor-health", daemon=True).start()
         log.info("crawl worker started", slots=self.slots)
+
+    def _watch_tor(self) -> None:
+        """Keep the Tor gauges (bootstrap, built circuits) current for /metrics and its alerts."""
+        from vigil.core.tor.control import health
+
+        while not self.stopping.is_set():
+            for instance in self.settings.tor.instances:
+                try:
+                    health(instance)
+                except Exception as exc:  # noqa: BLE001 - a probe must never take the worker down
+                    log.warning("tor health check failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            self.stopping.wait(self.settings.tor.health_interval_seconds)
 
     def stop(self) -> None:
         """Running crawls are ended now; their jobs are not committed, so they are re-delivered."""

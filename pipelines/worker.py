@@ -23,7 +23,7 @@ from pipelines.indexer import Indexer, Observation, Outcome
 from pipelines.near_duplicates import content_hash
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
-from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS
+from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS, ES_STATUS
 from vigil.core.records import AdDocument, RawPage, ad_key
 
 log = structlog.get_logger(__name__)
@@ -79,6 +79,7 @@ class EnrichHandler(Handler):
         self.settings = settings
         self.analyze = analyze
         self._analysed: dict[tuple[str, int, int], tuple[str, Any]] = {}
+        self._health_at = 0.0
 
     def start(self, loop: ConsumerLoop) -> None:
         from vigil.core.elastic import client
@@ -91,6 +92,17 @@ class EnrichHandler(Handler):
             self.indexer.check()
         except Exception as exc:  # noqa: BLE001 - an early warning only; every batch retries on its own
             log.error(f"Elasticsearch unreachable at {self.settings.es.url}", error=str(exc)[:500])
+
+    def tick(self) -> None:
+        """Every lag interval: the cluster's health, for the 'Elasticsearch red' alert."""
+        if time.monotonic() - self._health_at < self.settings.kafka.lag_interval_seconds:
+            return
+        self._health_at = time.monotonic()
+        try:
+            status = self.es.cluster.health(timeout="2s")["status"]
+        except Exception:  # noqa: BLE001 - unreachable is a value of the gauge, not an error here
+            status = "unreachable"
+        ES_STATUS.set({"green": 0, "yellow": 1, "red": 2}.get(status, 3))
 
     def handle(self, batch: Batch) -> None:
         started = time.perf_counter()

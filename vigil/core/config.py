@@ -173,6 +173,9 @@ class TorSettings(TorInstance):
     extra_instances: list[TorInstance] = []
     newnym_after_failures: int = Field(3, ge=1)
     allow_js: bool = Field(False, description="documented OPSEC override; see docs/tor.md")
+    health_interval_seconds: float = Field(
+        30.0, ge=0, description="crawl workers check each tor instance this often (Tor gauges); 0 = never"
+    )
 
     @property
     def instances(self) -> list[TorInstance]:

@@ -20,6 +20,9 @@ CONSUMER_FAILURES = Counter(
 DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to the dead-letter topic", ["stage"])
 BULK_LATENCY = Histogram("vigil_bulk_latency_seconds", "Elasticsearch bulk request latency")
 CONSUMER_LAG = Gauge("vigil_consumer_lag", "Records behind the end of the topic", ["group", "topic"])
+ES_STATUS = Gauge(
+    "vigil_elasticsearch_status", "Cluster health as the enrich workers see it: 0 green, 1 yellow, 2 red, 3 unreachable"
+)
 EVENTS_PUBLISHED = Counter("vigil_ad_events_total", "Ad events published", ["event_type"])
 
 JOBS = Counter("vigil_jobs_total", "Crawl jobs by final state", ["state"])

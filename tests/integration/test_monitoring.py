@@ -305,7 +305,7 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
         topics = settings.kafka.topics
         assert wait_for(
             lambda: group_caught_up(settings, f"test-{uid}-enrich", topics.pages_raw)
-            and group_caught_up(settings, settings.alerts.group_id, topics.ad_events),
+            and group_caught_up(settings, f"test-{uid}-alerts", topics.ad_events),
             timeout=60,
         ), tails()
         assert not history(vigil_env), "the baseline claimed alerts"
@@ -441,7 +441,7 @@ def test_duplicate_events_alert_once_and_dead_endpoint_fails_alone(
     produce(vigil_env.settings, event)
     restarted = Process(vigil_env, "alerts-again", "worker", "alerts")
     processes.append(restarted)
-    topic, group = vigil_env.settings.kafka.topics.ad_events, vigil_env.settings.alerts.group_id
+    topic, group = vigil_env.settings.kafka.topics.ad_events, config["alerts"]["group_id"]
     assert wait_for(lambda: group_caught_up(vigil_env.settings, group, topic), timeout=60), restarted.tail()
     assert "already alerted" in restarted.tail(), "the restarted worker read the repeated event"
     assert len(webhook.posts) == 1, [p.title for p in webhook.posts]

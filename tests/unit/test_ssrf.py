@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.ssrf import parse_networks, refusal
+from vigil.core.addresses import parse_networks, refusal
 
 REFUSED_BY_DEFAULT = ["10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fd00::1", "127.0.0.1",
                       "::1", "224.0.0.1", "0.0.0.0", "100.64.0.1", "::ffff:127.0.0.1", "240.0.0.1"]

@@ -299,20 +299,31 @@ class ConsumerLoop:
         report_lag(self.consumer, self.group, self.topic)
 
     def _listener(self):
+        """Partitions revoked and assigned back in the same rebalance stay ours: their handled
+        positions and queued work are kept; only the partitions that went elsewhere are dropped."""
         from kafka import ConsumerRebalanceListener
 
         loop = self
+        revoked_now: set[Any] = set()
 
         class Rebalance(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked):
-                gone = set(revoked)
-                for tp in gone:
-                    loop.positions.pop(tp, None)
-                    loop.committed.pop(tp, None)
-                loop.handler.revoked(gone)
+                revoked_now.update(revoked)
 
             def on_partitions_assigned(self, assigned):
-                log.info("partitions assigned", consumer=loop.handler.name, partitions=sorted(tp.partition for tp in assigned))
+                lost = revoked_now - set(assigned)
+                revoked_now.clear()
+                for tp in lost:
+                    loop.positions.pop(tp, None)
+                    loop.committed.pop(tp, None)
+                if lost:
+                    loop.handler.revoked(lost)
+                log.info(
+                    "partitions assigned",
+                    consumer=loop.handler.name,
+                    partitions=sorted(tp.partition for tp in assigned),
+                    lost=sorted(tp.partition for tp in lost),
+                )
 
         return Rebalance()
 

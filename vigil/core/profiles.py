@@ -163,6 +163,16 @@ class Politeness(Part):
     user_agent: str | None = None
 
 
+class Images(Part):
+    """Opt-in image analysis (docs/images.md): what the image worker may do with an ad's pictures.
+    Never over Tor, never for an escalated ad, and no image is ever stored."""
+
+    ocr: bool = Field(True, description="read contact details from the images (Tesseract)")
+    hashes: bool = Field(True, description="perceptual hashes: the same photo across ads becomes a link")
+    max_per_ad: int = Field(4, ge=1, le=20, description="images fetched per ad, in page order")
+    max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024, description="per image; larger is refused")
+
+
 def parse_duration(text: str) -> timedelta:
     """'30m', '2h', '1d', '1h30m', '45s' -> timedelta; ValueError otherwise."""
     found = DURATION.match(text.strip()) if text and text.strip() else None
@@ -242,6 +252,7 @@ class SiteProfile(Part):
     headers: dict[str, SecretValue] = {}
     cookies: dict[str, SecretValue] = {}
     drop_query_params: list[str] = Field(default_factory=list, description="removed before dedup")
+    images: Images | None = Field(None, description="absent: images are never fetched")
     enabled: bool = True
     source: Path | None = Field(None, exclude=True, description="the file it was read from")
 
@@ -288,6 +299,8 @@ class SiteProfile(Part):
             raise ValueError("give start_urls or sitemap_urls (or both)")
         if self.wait_for is not None and not self.render_js:
             raise ValueError("wait_for needs render_js: true")
+        if self.images is not None and self.network == "tor":
+            raise ValueError("images: not available for network: tor profiles (images are never fetched over Tor)")
         return self
 
     @property

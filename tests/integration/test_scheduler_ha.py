@@ -28,13 +28,12 @@ LEASE_SECONDS = 3.0
 SYNC_SECONDS = 0.5
 
 
-def published_by(process: Process) -> int:
-    """How many crawl jobs this scheduler says it published (its JSON log)."""
-    return sum(
-        json.loads(line).get("event") == "crawl job published"
-        for line in process.log_path.read_text(errors="replace").splitlines()
-        if line.startswith("{")
+def runs_published_by(process: Process) -> list[int]:
+    """The run numbers this scheduler published (its JSON log); each was claimed on the watch."""
+    entries = (
+        json.loads(line) for line in process.log_path.read_text(errors="replace").splitlines() if line.startswith("{")
     )
+    return [entry["run"] for entry in entries if entry.get("event") == "crawl job published"]
 
 
 @pytest.mark.timeout(180)
@@ -79,7 +78,7 @@ def test_standby_takes_over_from_a_killed_leader_on_postgresql(
     # Kill the leader just after it published a run, so no run is half-claimed at the kill.
     seen = len(crawl_jobs(vigil_env.settings))
     assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) > seen, timeout=10, interval=0.1)
-    assert published_by(standby) == 0, "the standby published while the leader held the lease"
+    assert not runs_published_by(standby), "the standby published while the leader held the lease"
     leader.kill9()
     killed_at = time.time()
     before = crawl_jobs(vigil_env.settings)
@@ -95,9 +94,10 @@ def test_standby_takes_over_from_a_killed_leader_on_postgresql(
     assert wait_for(lambda: standby.log_path.read_text().count('"watch paused"') == 1, timeout=10)
     published = crawl_jobs(vigil_env.settings)
     assert len({j.job_id for j in published}) == len(published)
-    gaps = [(b.requested_at - a.requested_at).total_seconds() for a, b in zip(published, published[1:], strict=False)]
-    assert min(gaps) > 1.0, f"one run was published twice: gaps {gaps}"
-    assert published_by(leader) + published_by(standby) == len(published)
+    # Run numbers, not time gaps: right after a takeover the new leader publishes the missed run
+    # and then the next one on the watch's grid, which may be well under an interval apart.
+    runs = sorted(runs_published_by(leader) + runs_published_by(standby))
+    assert runs == list(range(1, len(published) + 1)), f"a run was published twice, or never: {runs}"
     state = json.loads(vigil_env.run("watch", "list", "--json").stdout.splitlines()[0])
     assert state["runs"] == len(published), "the watch's run count and the runs on the topic differ"
     first_after = next(j for j in published if j.requested_at.timestamp() > killed_at)

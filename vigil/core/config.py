@@ -197,6 +197,16 @@ class StackSettings(Section):
     java_home: Path | None = None
     es_java_home: Path | None = None
     ready_timeout: float = Field(180.0, gt=0)
+    nodes: int = Field(1, ge=1, le=5, description="set by `vigil stack up --nodes N`: a local N-node cluster")
+    cluster_kafka_port: int = Field(
+        29092, ge=1, le=65000, description="cluster brokers listen on N ports from here, controllers on the next N"
+    )
+    cluster_es_port: int = Field(29200, ge=1, le=65000, description="cluster ES nodes: HTTP on N ports from here")
+    cluster_es_transport_port: int = Field(29300, ge=1, le=65000, description="and transport on N ports from here")
+    cluster_es_heap: str = "384m"
+    cluster_kafka_heap: str = "512m"
+    postgres_port: int = Field(55432, ge=1, le=65535, description="`vigil stack up --with postgres`")
+    postgres_user: str = Field("vigil-pg", description="the account PostgreSQL runs as when started by root")
 
 
 class CrawlSettings(Section):
@@ -213,7 +223,9 @@ class SchedulerSettings(Section):
     """The watch scheduler: where its job store lives, how runs are spread, who may publish."""
 
     jobstore_url: str | None = Field(
-        None, description="SQLAlchemy URL of the job store; default sqlite:///<state_dir>/scheduler.sqlite"
+        None,
+        description="SQLAlchemy URL of the job store and lease; default sqlite:///<state_dir>/scheduler.sqlite "
+        "(one host); postgresql://user:password@host/db for schedulers on several hosts",
     )
     jitter_ratio: float = Field(0.1, ge=0, le=1, description="interval watches: jitter = ratio * interval")
     max_jitter_seconds: float = Field(60.0, ge=0, description="upper bound of any run's jitter")

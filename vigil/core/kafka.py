@@ -8,11 +8,16 @@ from vigil.core.config import KafkaSettings
 
 
 def producer(settings: KafkaSettings, **overrides: Any):
-    """A durable producer: acks=all, retries, idempotent ordering, compressed batches."""
+    """A durable producer: acks=all, retries, idempotent ordering, compressed batches.
+
+    Idempotence is asked for explicitly, so a conflicting override raises instead of silently
+    turning it off: a broker's retried write (leader change, lost ack) is then never stored twice.
+    """
     from kafka import KafkaProducer
 
     options: dict[str, Any] = {
         "acks": "all",
+        "enable_idempotence": True,
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,
         "linger_ms": 20,

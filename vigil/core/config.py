@@ -238,6 +238,17 @@ class AlertsSettings(Section):
         None, description="same as the top-level alerts_rules (VIGIL_ALERTS_RULES sets both); that one wins"
     )
     group_id: str = "vigil-alerts"
+    stale_seconds: float = Field(
+        60.0, gt=0, description="a pending alert unchanged this long is picked up by the sweeper"
+    )
+    sending_timeout_seconds: float = Field(
+        900.0, gt=0, description="an alert left `sending` this long is failed as 'outcome unknown'"
+    )
+    sweep_seconds: float = Field(30.0, gt=0, description="how often the sweeper looks for stale alerts")
+    link_template: str = Field(
+        "vigil alerts show {alert_id}",
+        description="how an alert points into Vigil; {alert_id} and {ad_key} are filled in",
+    )
 
 
 class Settings(BaseSettings):

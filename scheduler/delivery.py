@@ -24,6 +24,7 @@ log = structlog.get_logger("vigil.delivery")
 
 SECRET_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@/\s]+@")
 SECRET_PARAM = re.compile(r"(token|key|secret|pass|pwd|auth|sig|session|cookie|bearer|webhook)", re.I)
+PLAIN_SEGMENT = re.compile(r"(|[a-z][a-z_-]{0,15}|%23[a-z][a-z0-9_-]{0,30}|[\w.+-]{1,64}%40[\w.-]{1,255})")
 URL_PARTS = re.compile(r"[/:@?&=#+,;\s]+")
 WEBHOOK_SCHEMES = ("json", "jsons", "form", "forms", "xml", "xmls")
 ERROR_LIMIT = 500
@@ -41,7 +42,7 @@ def mask(url: str) -> str:
     import apprise
 
     try:
-        plugin = apprise.Apprise.instantiate(url)
+        plugin = apprise.Apprise.instantiate(url) or apprise.Apprise.instantiate(with_sender(url, "vigil@localhost"))
     except Exception:  # noqa: BLE001 - an unreadable URL is still named, safely
         plugin = None
     if plugin is None:
@@ -59,15 +60,17 @@ def _port(parts) -> int | None:
 
 
 def _hide_params(masked: str, original: str) -> str:
-    """Keep only the query parameters the user wrote; hide the values of secret-looking ones."""
+    """Keep only the query parameters the user wrote; hide the values of secret-looking ones and
+    every path segment but short plain words (webhook paths often hold the token itself)."""
     parts = urlsplit(masked)
+    path = "/".join(seg if PLAIN_SEGMENT.fullmatch(seg) or "..." in seg else "***" for seg in parts.path.split("/"))
     given = {key.lstrip("+-:").lower() for key, _ in parse_qsl(urlsplit(original).query)}
     kept = [
         (key, "****" if SECRET_PARAM.search(key) else value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if key.lstrip("+-:").lower() in given
     ]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept, safe="*@"), ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(kept, safe="*@"), ""))
 
 
 def secrets_of(url: str, masked: str) -> set[str]:

@@ -55,7 +55,11 @@ class KafkaSettings(Section):
     topics: Topics = Topics()
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1, description="every topic's retention (-1 = keep)")
+    topic_retention_ms: dict[str, int] = Field(
+        default_factory=lambda: {"pages_dlq": 14 * 24 * 3600 * 1000},
+        description="per topic (key of `topics`), overriding retention_ms; `vigil init` applies both",
+    )
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     session_timeout_ms: int = Field(
         10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
@@ -70,9 +74,32 @@ class KafkaSettings(Section):
                 raise ValueError(f"expected host:port[,host:port...], got {value!r}")
         return value
 
+    @field_validator("topic_retention_ms")
+    @classmethod
+    def _known_topics(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(Topics.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown topic key(s) {', '.join(unknown)}; one of {', '.join(Topics.model_fields)}"
+            )
+        if any(ms < -1 for ms in value.values()):
+            raise ValueError("a retention is -1 (keep) or milliseconds >= 0")
+        return value
+
     @property
     def servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+    def retention_for(self, key: str) -> int:
+        """retention.ms of the topic configured under ``key`` (e.g. ``pages_dlq``)."""
+        return self.topic_retention_ms.get(key, self.retention_ms)
+
+    def topic_configs(self, key: str) -> dict[str, str]:
+        """The topic configs Vigil sets on create and re-applies on every `vigil init`."""
+        return {
+            "retention.ms": str(self.retention_for(key)),
+            "max.message.bytes": str(self.max_message_bytes + 1024 * 1024),
+        }
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments shared by kafka-python producers, consumers and admin clients."""
@@ -208,9 +235,13 @@ class SchedulerSettings(Section):
     misfire_grace_seconds: int | None = Field(
         3600, ge=1, description="a run late by more is skipped; missed runs are coalesced into one"
     )
-    lease_seconds: float = Field(15.0, gt=0, description="leadership lease; a standby takes over after it expires")
+    lease_seconds: float = Field(
+        15.0, gt=0, description="leadership lease; a standby takes over after it expires"
+    )
     sync_seconds: float = Field(2.0, gt=0, description="how often watches and the lease are re-read")
-    baseline_first_run: bool = Field(True, description="a newly watched site's first crawl raises no new-ad alerts")
+    baseline_first_run: bool = Field(
+        True, description="a newly watched site's first crawl raises no new-ad alerts"
+    )
     incremental: bool = Field(True, description="default for watches: re-crawls stop at known ads")
 
     def store_url(self, state_dir: Path) -> str:
@@ -251,6 +282,23 @@ class AlertsSettings(Section):
     )
 
 
+class FilesRetentionSettings(Section):
+    """Files Vigil writes besides Kafka and Elasticsearch, for `vigil retention apply`."""
+
+    log_days: int = Field(30, ge=1, description="log files not written for this long are deleted")
+    log_dirs: list[Path] | None = Field(
+        None, description="where log files are; default <home>/logs and <home>/demo"
+    )
+    inbox_days: int | None = Field(
+        None, ge=1, description="alert inbox lines older than this; default retention_days"
+    )
+    report_dirs: list[Path] = Field(
+        default_factory=list,
+        description="folders of reports and exports whose files older than report_days go",
+    )
+    report_days: int | None = Field(None, ge=1, description="default retention_days")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIGIL_",
@@ -263,7 +311,9 @@ class Settings(BaseSettings):
     profiles_dir: Path = Path("profiles")
     alerts_rules: Path | None = None
     metrics_port: int = Field(0, ge=0, le=65535, description="0 = no metrics endpoint")
-    retention_days: int = Field(90, ge=1, description="`vigil retention apply` deletes ad data older than this")
+    retention_days: int = Field(
+        90, ge=1, description="`vigil retention apply` deletes ad data older than this"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kafka: KafkaSettings = KafkaSettings()
     es: ElasticsearchSettings = ElasticsearchSettings()
@@ -273,6 +323,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
+    files_retention: FilesRetentionSettings = FilesRetentionSettings()
 
     @classmethod
     def settings_customise_sources(

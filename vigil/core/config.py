@@ -130,6 +130,7 @@ class Indices(Section):
     alerts: str = "vigil-alerts"
     jobs: str = "vigil-jobs"
     pages: str = "vigil-pages"
+    audit: str = "vigil-audit"
 
 
 class ElasticsearchSettings(Section):

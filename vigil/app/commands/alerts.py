@@ -93,9 +93,11 @@ def history(
 def show(alert_id: str = typer.Argument(..., help="the alert id (an alert's 'Open in Vigil' line)")) -> None:
     """One alert in full (the ad, the evidence, the delivery state), as JSON."""
     from scheduler.alert_store import AlertStore
+    from vigil.app.audit import audited
     from vigil.core.elastic import client
 
     cfg = settings()
+    audited(cfg, "alerts.show", alert_id=alert_id)
     try:
         found = AlertStore(client(cfg.es), cfg.es.indices.alerts).read(alert_id)
     except Exception as exc:  # noqa: BLE001 - named, exit non-zero

@@ -8,13 +8,22 @@ Secrets (passwords, API keys, tokens) belong in the environment, never in the re
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +31,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "vigil.yaml"
+CREDENTIALS_FILE = "elasticsearch-credentials.json"  # in the state directory, written by `vigil stack up`
 
 
 class ConfigError(Exception):
@@ -141,6 +151,9 @@ class ElasticsearchSettings(Section):
     ca_certs: Path | None = None
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
+    identity: Literal["admin", "writer", "analyst"] = Field(
+        "admin", description="which of the local stack's generated credentials to use (none set here)"
+    )
     indices: Indices = Indices()
     shards: int = Field(1, ge=1)
     replicas: int = Field(0, ge=0)
@@ -216,6 +229,9 @@ class StackSettings(Section):
     java_home: Path | None = None
     es_java_home: Path | None = None
     ready_timeout: float = Field(180.0, gt=0)
+    es_security: bool = Field(
+        True, description="local Elasticsearch with security: generated credentials, roles (docs/security.md)"
+    )
 
 
 class CrawlSettings(Section):
@@ -337,6 +353,22 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment wins over the YAML file, which arrives as init kwargs.
         return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _stack_credentials(self) -> Settings:
+        """Without VIGIL_ES_* credentials, use those `vigil stack up` generated for the local stack."""
+        if self.es.username or self.es.api_key or self.es_is_external:
+            return self
+        try:
+            data = json.loads((self.home.expanduser().resolve() / CREDENTIALS_FILE).read_text())
+        except (OSError, ValueError):
+            return self
+        if data.get("users", {}).get(f"vigil-{self.es.identity}"):
+            self.es.username = f"vigil-{self.es.identity}"
+            self.es.password = SecretStr(data["users"][self.es.username])
+        elif data.get("elastic"):
+            self.es.username, self.es.password = "elastic", SecretStr(data["elastic"])
+        return self
 
     @cached_property
     def state_dir(self) -> Path:

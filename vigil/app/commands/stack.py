@@ -152,3 +152,21 @@ def logs(
                     time.sleep(0.3)
     except KeyboardInterrupt:
         pass
+
+
+class Identity(StrEnum):
+    admin = "admin"
+    writer = "writer"
+    analyst = "analyst"
+
+
+@app.command("env")
+def env(role: Identity = typer.Option(Identity.admin, "--role", help="admin | writer | analyst")) -> None:
+    """Export lines with the local Elasticsearch's generated credentials: eval "$(vigil stack env)"."""
+    from vigil.app.stack.es_security import env_lines
+
+    lines = env_lines(settings(), role.value)
+    if not lines:
+        raise _fail("no generated credentials in this state directory (stack.es_security off, or not up yet)")
+    for line in lines:
+        print(line)

@@ -78,6 +78,8 @@ def ensure_up(settings: Settings, with_tor: bool = False, report: Report = _quie
                 result[svc.name] = "external"
                 continue
             if svc.healthy():
+                if hasattr(svc, "check_secured"):
+                    svc.check_secured()
                 report(svc.name, f"already running at {svc.address}")
                 result[svc.name] = "running"
                 continue

@@ -13,11 +13,10 @@ import os
 import pwd
 import shutil
 import subprocess
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from vigil.app.stack import java, maven, paths, processes
+from vigil.app.stack import es_security, java, maven, paths, processes
 from vigil.app.stack.errors import StackError
 from vigil.core.config import Settings
 
@@ -67,6 +66,10 @@ class Elasticsearch:
     @property
     def external(self) -> bool:
         return self.settings.es_is_external
+
+    @property
+    def secured(self) -> bool:
+        return self.settings.stack.es_security
 
     @property
     def address(self) -> str:
@@ -181,7 +184,9 @@ class Elasticsearch:
             "http.port": self.port,
             "transport.port": self.settings.stack.es_transport_port,
             "discovery.type": "single-node",
-            "xpack.security.enabled": False,
+            "xpack.security.enabled": self.secured,
+            "xpack.security.http.ssl.enabled": False,
+            "xpack.security.transport.ssl.enabled": False,
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
         (self.config_dir / "elasticsearch.yml").write_text(
@@ -242,6 +247,11 @@ class Elasticsearch:
             HOME=str(self.root),
         )
         env.pop("JAVA_HOME", None)
+        if self.secured:
+            es_security.keystore_bootstrap(self.home, env, self.settings)
+            es_security.file_realm(self.home, env, self.settings)
+            if account is not None:
+                self._chown(account)
         proc = processes.start(cmd, log=self.log, pid_path=self.launcher_pid_path, env=env, cwd=self.es_logs)
         return proc.pid
 
@@ -269,6 +279,18 @@ class Elasticsearch:
             alive=(lambda: processes.pid_alive(launcher) or self.pid() is not None) if launcher else None,
         )
         self._record_server_pid()
+        if self.secured:
+            es_security.configure(self.settings, self.url)
+
+    def check_secured(self) -> None:
+        """A running local ES must match ``stack.es_security``: name the way out if it does not."""
+        if self.external or not self.secured or not es_security.unsecured(self.url):
+            return
+        raise StackError(
+            f"elasticsearch at {self.url} runs without security (started by an older Vigil or with "
+            "stack.es_security: false); `vigil stack down && vigil stack up` restarts it with security "
+            "and keeps its data, or set stack.es_security: false to keep it open"
+        )
 
     def stop(self) -> bool:
         self._record_server_pid()
@@ -291,11 +313,9 @@ class Elasticsearch:
                 return dict(es.cluster.health())
             except Exception:  # noqa: BLE001
                 return None
-        try:
-            with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=3) as resp:
-                return json.loads(resp.read())
-        except Exception:  # noqa: BLE001
-            return None
+        auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+        status, answer = es_security.request(f"{self.url}/_cluster/health", auth=auth)
+        return answer if status == 200 else None
 
     def healthy(self) -> bool:
         health = self.health()
@@ -310,9 +330,8 @@ class Elasticsearch:
                 es = client(self.settings.es, request_timeout=5)
                 nodes = dict(es.nodes.info(node_id="_local", filter_path="nodes.*.version"))
             else:
-                url = f"{self.url}/_nodes/_local?filter_path=nodes.*.version"
-                with urllib.request.urlopen(url, timeout=3) as resp:
-                    nodes = json.loads(resp.read())
+                auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+                _, nodes = es_security.request(f"{self.url}/_nodes/_local?filter_path=nodes.*.version", auth=auth)
             return next(iter(nodes["nodes"].values()))["version"]
         except Exception:  # noqa: BLE001
             return None

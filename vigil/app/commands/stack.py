@@ -32,7 +32,10 @@ class Service(StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    from rich.markup import escape
+
+    # The message may quote a log tail, whose "[/path]" rich would read as a closing tag.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(1)
 
 

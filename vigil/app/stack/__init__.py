@@ -79,7 +79,7 @@ def ensure_up(settings: Settings, with_tor: bool = False, report: Report = _quie
                 continue
             if svc.healthy():
                 if hasattr(svc, "check_secured"):
-                    svc.check_secured()
+                    svc.check_secured(report)
                 report(svc.name, f"already running at {svc.address}")
                 result[svc.name] = "running"
                 continue

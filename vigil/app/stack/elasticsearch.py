@@ -282,15 +282,21 @@ class Elasticsearch:
         if self.secured:
             es_security.configure(self.settings, self.url)
 
-    def check_secured(self) -> None:
-        """A running local ES must match ``stack.es_security``: name the way out if it does not."""
+    def check_secured(self, report=None) -> None:
+        """A running local ES should match ``stack.es_security``. One started open by an older Vigil
+        is kept running with a warning naming the upgrade (other users of a shared stack go on
+        working); when the configuration asks for security explicitly, it is an error."""
         if self.external or not self.secured or not es_security.unsecured(self.url):
             return
-        raise StackError(
+        message = (
             f"elasticsearch at {self.url} runs without security (started by an older Vigil or with "
             "stack.es_security: false); `vigil stack down && vigil stack up` restarts it with security "
-            "and keeps its data, or set stack.es_security: false to keep it open"
+            "and keeps its data"
         )
+        if "es_security" in self.settings.stack.model_fields_set:
+            raise StackError(message)
+        if report is not None:
+            report(self.name, "warning: " + message)
 
     def stop(self) -> bool:
         self._record_server_pid()

@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from scheduler.alert_format import digest, render, vigil_link
+from scheduler.alert_format import render, vigil_link
 from scheduler.alert_store import Alert, AlertStore, alert_id
 from scheduler.delivery import Delivery, mask
 from scheduler.outbox import Inbox, Outbox, Sweeper, instance_id
@@ -83,13 +83,6 @@ def job_is_baseline(es, index: str, job_id: str) -> bool:
         return False
     source = found.get("_source") or {}
     return bool(source.get("baseline"))
-
-
-def compose(alerts: list[Alert]) -> tuple[str, str]:
-    """(title, body) of a message for one alert, or a digest of several (each already inert)."""
-    if len(alerts) == 1:
-        return alerts[0].title, alerts[0].message
-    return digest(alerts[0].subscriber, [alert.message for alert in alerts])
 
 
 def describe(match: Match, event: AdEvent, link: str) -> tuple[str, str]:

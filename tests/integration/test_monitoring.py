@@ -93,7 +93,7 @@ class Mailbox:
             async def handle_DATA(self, server, session, envelope):
                 message = email.message_from_bytes(envelope.content, policy=email_policy)
                 part = message.get_body(preferencelist=("plain",))
-                body = part.get_content() if part is not None else ""
+                body = (part.get_content() if part is not None else "").replace("\r\n", "\n")
                 box.messages.append(Received(time.time(), str(message["subject"]), body))
                 return "250 OK"
 
@@ -225,7 +225,7 @@ def board_profile(site: FixtureSite) -> dict:
 
 def key(ad: dict) -> str:
     """The fixture board ad's key, which alerts name (not its URL: alerts carry no links)."""
-    return f"board:{ad['id']}\n"
+    return f"Ad: board:{ad['id']}\n"
 
 
 def jobs(settings, profile_id: str) -> list[dict]:

@@ -66,7 +66,7 @@ def stack():
         ensure_up(settings)
     except StackError as exc:
         pytest.fail(f"the local stack is not available: {exc}", pytrace=False)
-    return settings
+    return load_settings()  # again: a first `up` may just have generated the ES credentials
 
 
 @dataclass
@@ -93,7 +93,8 @@ class VigilEnv:
 
 
 def _unique_config(settings, uid: str) -> dict:
-    """Config overrides naming every topic ``test.<uid>.*`` and every alias ``test-<uid>-*``."""
+    """Config overrides naming every topic ``test.<uid>.*`` and every alias ``test-<uid>-*``, on the
+    session's stack (its addresses and stack settings carried over; credentials come from its home)."""
     topics = {
         key: f"test.{uid}.{name.removeprefix('vigil.')}"
         for key, name in settings.kafka.topics.model_dump().items()
@@ -101,8 +102,13 @@ def _unique_config(settings, uid: str) -> dict:
     indices = {key: f"test-{uid}-{name}" for key, name in settings.es.indices.model_dump().items()}
     return {
         "home": str(settings.state_dir),
-        "kafka": {"topics": topics},
-        "es": {"indices": indices},
+        "kafka": {
+            "topics": topics,
+            "bootstrap": settings.kafka.bootstrap,
+            "controller_port": settings.kafka.controller_port,
+        },
+        "es": {"indices": indices, "url": settings.es.url},
+        "stack": settings.stack.model_dump(mode="json", exclude_defaults=True),
     }
 
 

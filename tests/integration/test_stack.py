@@ -260,6 +260,8 @@ def test_external_services_start_nothing(stack, tmp_path: Path):
         VIGIL_KAFKA_BOOTSTRAP=stack.kafka.bootstrap,
         VIGIL_ES_URL=stack.es.url,
     )
+    if stack.es.username:  # a secured stack: an external cluster needs its credentials
+        env.update(VIGIL_ES_USERNAME=stack.es.username, VIGIL_ES_PASSWORD=stack.es.password.get_secret_value())
     up = subprocess.run(
         [vigil_executable(), "stack", "up"],
         env=env,

@@ -34,7 +34,10 @@ class Service(StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    from rich.markup import escape
+
+    # The message may quote a log tail, whose "[/path]" rich would read as a closing tag.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(1)
 
 
@@ -183,3 +186,21 @@ def logs(
                     time.sleep(0.3)
     except KeyboardInterrupt:
         pass
+
+
+class Identity(StrEnum):
+    admin = "admin"
+    writer = "writer"
+    analyst = "analyst"
+
+
+@app.command("env")
+def env(role: Identity = typer.Option(Identity.admin, "--role", help="admin | writer | analyst")) -> None:
+    """Export lines with the local Elasticsearch's generated credentials: eval "$(vigil stack env)"."""
+    from vigil.app.stack.es_security import env_lines
+
+    lines = env_lines(settings(), role.value)
+    if not lines:
+        raise _fail("no generated credentials in this state directory (stack.es_security off, or not up yet)")
+    for line in lines:
+        print(line)

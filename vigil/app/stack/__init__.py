@@ -90,6 +90,8 @@ def ensure_up(
                 result[svc.name] = "external"
                 continue
             if svc.healthy():
+                if hasattr(svc, "check_secured"):
+                    svc.check_secured(report)
                 report(svc.name, f"already running at {svc.address}")
                 result[svc.name] = "running"
                 continue

@@ -16,11 +16,10 @@ import os
 import pwd
 import shutil
 import subprocess
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from vigil.app.stack import accounts, java, maven, paths, processes
+from vigil.app.stack import accounts, es_security, java, maven, paths, processes
 from vigil.app.stack.errors import StackError
 from vigil.core.config import Settings
 
@@ -60,6 +59,11 @@ class Elasticsearch:
     @property
     def external(self) -> bool:
         return self.nodes == 1 and self.settings.es_is_external
+
+    @property
+    def secured(self) -> bool:
+        """Security on the single node only: a cluster with security needs transport TLS."""
+        return self.settings.stack.es_security and self.nodes == 1
 
     @property
     def address(self) -> str:
@@ -159,7 +163,9 @@ class Elasticsearch:
             "http.port": self.port,
             "transport.port": self.transport_port(),
             **discovery,
-            "xpack.security.enabled": False,
+            "xpack.security.enabled": self.secured,
+            "xpack.security.http.ssl.enabled": False,
+            "xpack.security.transport.ssl.enabled": False,
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
         (self.config_dir / "elasticsearch.yml").write_text(
@@ -205,6 +211,11 @@ class Elasticsearch:
             HOME=str(self.root),
         )
         env.pop("JAVA_HOME", None)
+        if self.secured:
+            es_security.keystore_bootstrap(self.home, env, self.settings)
+            es_security.file_realm(self.home, env, self.settings)
+            if account is not None:
+                self._chown(account)
         proc = processes.start(cmd, log=self.log, pid_path=self.launcher_pid_path, env=env, cwd=self.es_logs)
         return proc.pid
 
@@ -232,6 +243,24 @@ class Elasticsearch:
             alive=(lambda: processes.pid_alive(launcher) or self.pid() is not None) if launcher else None,
         )
         self._record_server_pid()
+        if self.secured:
+            es_security.configure(self.settings, self.url)
+
+    def check_secured(self, report=None) -> None:
+        """A running local ES should match ``stack.es_security``. One started open by an older Vigil
+        is kept running with a warning naming the upgrade (other users of a shared stack go on
+        working); when the configuration asks for security explicitly, it is an error."""
+        if self.external or not self.secured or not es_security.unsecured(self.url):
+            return
+        message = (
+            f"elasticsearch at {self.url} runs without security (started by an older Vigil or with "
+            "stack.es_security: false); `vigil stack down && vigil stack up` restarts it with security "
+            "and keeps its data"
+        )
+        if "es_security" in self.settings.stack.model_fields_set:
+            raise StackError(message)
+        if report is not None:
+            report(self.name, "warning: " + message)
 
     def stop(self) -> bool:
         self._record_server_pid()
@@ -254,11 +283,9 @@ class Elasticsearch:
                 return dict(es.cluster.health())
             except Exception:  # noqa: BLE001
                 return None
-        try:
-            with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=3) as resp:
-                return json.loads(resp.read())
-        except Exception:  # noqa: BLE001
-            return None
+        auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+        status, answer = es_security.request(f"{self.url}/_cluster/health", auth=auth)
+        return answer if status == 200 else None
 
     def healthy(self) -> bool:
         health = self.health()
@@ -273,9 +300,8 @@ class Elasticsearch:
                 es = client(self.settings.es, request_timeout=5)
                 nodes = dict(es.nodes.info(node_id="_local", filter_path="nodes.*.version"))
             else:
-                url = f"{self.url}/_nodes/_local?filter_path=nodes.*.version"
-                with urllib.request.urlopen(url, timeout=3) as resp:
-                    nodes = json.loads(resp.read())
+                auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+                _, nodes = es_security.request(f"{self.url}/_nodes/_local?filter_path=nodes.*.version", auth=auth)
             return next(iter(nodes["nodes"].values()))["version"]
         except Exception:  # noqa: BLE001
             return None

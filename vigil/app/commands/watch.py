@@ -52,7 +52,7 @@ def add(
         found = find_profile(profile, cfg.profiles_dir)
     except ProfileError as exc:
         raise _fail(str(exc)) from None
-    path = found.source.resolve() if found.source else None
+    path = found.file.resolve() if found.file else None
     in_dir = path is not None and path.parent == Path(cfg.profiles_dir).resolve()
     try:
         seconds = parse_duration(every).total_seconds() if every else None

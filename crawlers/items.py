@@ -208,7 +208,9 @@ def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str
     return ids[0] if rule.item == "first" else ids[-1]
 
 
-def next_page(url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None) -> tuple[str, str] | None:
+def next_page(
+    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None
+) -> tuple[str, str] | None:
     """(next URL, its pagination value), or None when there is no next page."""
     value = next_value(url, rule, ids, data, given)
     if value is None:

@@ -51,7 +51,15 @@ def try_profile(profile: SiteProfile, settings: Settings, url: str | None = None
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
 
-    summary = run_crawl(single, settings, job_id="workbench", publish=False, probe=True, observe=observe)
+    summary = run_crawl(
+        single,
+        settings,
+        job_id="workbench",
+        publish=False,
+        probe=True,
+        observe=observe,
+        overrides={"LOG_LEVEL": "WARNING"},
+    )
     pages = [r for r in records if r.item_of is None]
     items = [r for r in records if r.item_of is not None]
     return {

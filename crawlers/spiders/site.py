@@ -86,9 +86,9 @@ class SiteSpider(scrapy.Spider):
         self.max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
         self.incremental = _flag(incremental)
         self.baseline = _flag(baseline)
-        self.is_known: Callable[[str], bool] = (
-            read_known_ads(known_ads).__contains__ if known_ads else (lambda _key: False)
-        )
+        known = read_known_ads(known_ads) if known_ads else set()
+        self.is_known: Callable[[str], bool] = known.__contains__
+        self.knows_ads = bool(known)
         self.seen: set[str] = set()
         self.published: set[str] = set()
         self.scheduled = 0
@@ -165,7 +165,7 @@ class SiteSpider(scrapy.Spider):
         self.seen.add(key)
         self.scheduled += 1
         headers = dict(self.headers)
-        if self.incremental and self.validators is not None and callback is None and not is_ad:
+        if self.incremental and self.knows_ads and self.validators is not None and callback is None and not is_ad:
             headers.update(self.validators.headers(key))
         return scrapy.Request(
             url,

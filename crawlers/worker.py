@@ -305,7 +305,9 @@ class CrawlWorker:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 ad_ids = [str(a) for a in summary.get("ad_ids") or []]
-                self.last_crawl[job.profile_id] = set(ad_ids)
+                # Accumulated: a re-crawl that finds nothing new (all known, 304) must not make the
+                # next one forget ads that enrichment has not indexed yet.
+                self.last_crawl[job.profile_id] = self.last_crawl.get(job.profile_id, set()) | set(ad_ids)
                 final = self._status(
                     job,
                     "finished",
@@ -352,8 +354,8 @@ class CrawlWorker:
         return final
 
     def known(self, profile_id: str) -> set[str]:
-        """Ads known before this crawl: those in Elasticsearch, plus those this worker's previous
-        crawl of the profile found (enrichment may not have indexed them yet)."""
+        """Ads known before this crawl: those in Elasticsearch, plus those this worker's earlier
+        crawls of the profile found (enrichment may not have indexed them yet)."""
         found = known_ads(self.es, self.settings.es.indices.ads, profile_id)
         return found | self.last_crawl.get(profile_id, set())
 

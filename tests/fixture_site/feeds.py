@@ -75,7 +75,7 @@ def forum_threads() -> dict[int, dict[str, Any]]:
                     "id": post_id,
                     "author": f"user{(post_id * 7) % 97}",
                     "text": f"Reply {n + 1} in '{title}': an agent offered me a job as a waitress in "
-                    f"{CITIES[post_id % len(CITIES)]}, he keeps the passports until the debt is paid. "
+                    f"{CITIES[post_id % len(CITIES)]}, the agency will keep your passport until the debt is paid. "
                     f"His number was {_phone(post_id % 10000)}.",
                 }
             )

@@ -95,7 +95,7 @@ class SiteSpider(scrapy.Spider):
         self.pages = 0
         self.ad_ids: list[str] = []
         self.probe: dict[str, list] | None = (
-            {"ad_links": [], "next": [], "details": [], "refused": [], "skipped": []} if _flag(probe) else None
+            {"ad_links": [], "next": [], "details": [], "refused": []} if _flag(probe) else None
         )
 
     @classmethod
@@ -288,14 +288,17 @@ class SiteSpider(scrapy.Spider):
         return stop
 
     def _item_known(self, item: Item) -> bool:
-        return self.incremental and (self.is_known(item.id) or self.is_known(self._item_key(item, None)))
+        if not self.incremental:
+            return False
+        return self.is_known(item.id) or (item.permalink is not None and self.is_known(self._item_key(item, None)))
 
     @staticmethod
-    def _item_key(item: Item, page_key: str | None) -> str:
-        """An item's record key: its permalink (fragment kept: posts are often #post-N), else page#item-ID."""
+    def _item_key(item: Item, page_key: str | None, detail_key: str | None = None) -> str:
+        """An item's record key: its permalink (fragment kept: posts are often #post-N), else its
+        detail URL, else page#item-ID."""
         if item.permalink:
             return canonicalize_url(item.permalink, keep_fragments=True)
-        return f"{page_key}#item-{item.id}"
+        return detail_key or f"{page_key}#item-{item.id}"
 
     def _item_record(
         self, response: TextResponse, page_key: str, item: Item, detail: TextResponse | None = None
@@ -308,7 +311,7 @@ class SiteSpider(scrapy.Spider):
         if truncated:
             body = raw[: self.max_body_bytes].decode("utf-8", errors="ignore")
             self.crawler.stats.inc_value("vigil/truncated")
-        key = self._item_key(item, canonical_url(detail.url) if detail is not None else page_key)
+        key = self._item_key(item, page_key, canonical_url(detail.url) if detail is not None else None)
         url = item.permalink or (detail.url if detail is not None else f"{response.url}#item-{quote(item.id)}")
         self.crawler.stats.inc_value("vigil/ads")
         self.ad_ids.append(item.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.fixture_site.notices import NoticeSite
 from tests.helpers import wait_for
 from tests.integration.test_crawl import read_pages, run_json, with_config, write_profile
 from tests.integration.test_monitoring import Process, Webhook, configure, finished
+from vigil.core.records import AdEvent
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +42,16 @@ def example(site, name: str, **changes) -> dict:
     profile["politeness"] = dict(FAST)
     profile.update(changes)
     return profile
+
+
+def read_events(settings) -> list[AdEvent]:
+    from vigil.core.kafka import consumer
+
+    client = consumer(settings.kafka, None, settings.kafka.topics.ad_events, consumer_timeout_ms=3000)
+    try:
+        return [AdEvent.from_bytes(message.value) for message in client]
+    finally:
+        client.close()
 
 
 def ads_in_es(es, alias: str) -> dict[str, dict]:
@@ -63,24 +75,39 @@ def test_each_family_crawls_into_elasticsearch_one_ad_per_item(vigil_env, tmp_pa
             print(f"{name}: {summary['pages']} requests, {summary['ads']} ads, {summary['seconds']}s")
         assert site.hits("/board/api/ads/75") == 1
 
-    es = client(settings.es)
-    log_path = tmp_path / "enrich.log"
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [vigil_executable(), "worker", "enrich", "--group", f"sources-{vigil_env.uid}"],
-            env=vigil_env.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        total = sum(len(ids) for ids in EXPECTED.values())
-        try:
-            alias = settings.es.indices.ads
-            assert wait_for(lambda: len(ads_in_es(es, alias)) >= total, timeout=180), log_path.read_text()[
-                -4000:
-            ]
-        finally:
-            worker.terminate()
-            assert worker.wait(timeout=60) == 0, log_path.read_text()[-4000:]
+        es = client(settings.es)
+        alias = settings.es.indices.ads
+        log_path = tmp_path / "enrich.log"
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(
+                [vigil_executable(), "worker", "enrich", "--group", f"sources-{vigil_env.uid}"],
+                env=vigil_env.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            total = sum(len(ids) for ids in EXPECTED.values())
+            try:
+                assert wait_for(lambda: len(ads_in_es(es, alias)) >= total, timeout=180), (
+                    log_path.read_text()[-4000:]
+                )
+                with site.feeds.lock:
+                    edited = next(p for p in site.feeds.posts if p["id"] == 110)
+                    edited["text"] = "Edited: now in Glasgow only, new number 07520 658888."
+                path = write_profile(tmp_path, example(site, "channel-preview"))
+                result, _ = run_json(vigil_env, path, "--job-id", "job-channel-again")
+                assert result.returncode == 0, result.stderr[-3000:]
+                assert wait_for(
+                    lambda: "Glasgow" in ads_in_es(es, alias)["channel-preview:110"]["text"], timeout=120
+                ), log_path.read_text()[-4000:]
+            finally:
+                worker.terminate()
+                assert worker.wait(timeout=60) == 0, log_path.read_text()[-4000:]
 
-    docs = ads_in_es(es, settings.es.indices.ads)
+    events = Counter((e.event_type, e.ad_key) for e in read_events(settings))
+    assert sorted(k for (kind, k) in events if kind == "ad.new") == sorted(
+        f"{name}:{i}" for name, ids in EXPECTED.items() for i in ids
+    )
+    assert set(events.values()) == {1}, "an item raised more than one event of a kind"
+    assert [k for (kind, k) in events if kind == "ad.changed"] == ["channel-preview:110"]
+    docs = ads_in_es(es, alias)
     assert sorted(docs) == sorted(f"{name}:{i}" for name, ids in EXPECTED.items() for i in ids)
     post = docs["channel-preview:117"]
     assert post["url"] == f"{site.url}vigilchan/117" and post["phones"] == ["+447520650117"]

@@ -165,7 +165,7 @@ class SiteSpider(scrapy.Spider):
         self.seen.add(key)
         self.scheduled += 1
         headers = dict(self.headers)
-        if self.incremental and self.knows_ads and self.validators is not None and callback is None and not is_ad:
+        if self._conditional(callback, is_ad):
             headers.update(self.validators.headers(key))
         return scrapy.Request(
             url,
@@ -180,6 +180,18 @@ class SiteSpider(scrapy.Spider):
                 **render_meta(self.profile, "ad" if is_ad else "listing"),
                 **(meta or {}),
             },
+        )
+
+    def _conditional(self, callback: Callable | None, is_ad: bool) -> bool:
+        """Listings of an incremental re-crawl are requested conditionally: a 304 ends the paging
+        there, so not when the profile never stops (new forum replies land on later pages)."""
+        return (
+            self.incremental
+            and self.knows_ads
+            and self.validators is not None
+            and self.profile.ads.stop_rule != "never"
+            and callback is None
+            and not is_ad
         )
 
     def _probe_allows(self, url: str, is_ad: bool, callback: Callable | None) -> bool:

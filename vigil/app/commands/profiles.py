@@ -109,7 +109,8 @@ def test_profile(
 def _show(report: dict) -> None:
     console.print(f"[bold]{report['profile_id']}[/bold] ({report['source']})  {report['url']}", highlight=False)
     for page in report["pages"]:
-        console.print(f"page: {page['page_type']}  HTTP {page['status']}  {page['content_type']}  "
+        ad_id = f"  ad id {page['ad_id']}" if page["ad_id"] else ""
+        console.print(f"page: {page['page_type']}{ad_id}  HTTP {page['status']}  {page['content_type']}  "
                       f"{page['body_bytes']} bytes", highlight=False)
         for name, value in page["fields"].items():
             console.print(f"  {name}: {value[:200]}", highlight=False)

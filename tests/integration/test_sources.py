@@ -147,6 +147,14 @@ def test_incremental_recrawls_stop_at_known_items_and_use_conditional_requests(v
         print(f"incremental channel re-crawl after one post: {fresh['pages']} page(s), ads {fresh['ad_ids']}")
         assert fresh["ad_ids"] == [str(post["id"])] and fresh["pages"] == 1, fresh
 
+        forum = write_profile(tmp_path, example(site, "forum-thread"))
+        _, first = run_json(vigil_env, forum, "--no-publish")
+        with site.feeds.lock:
+            site.feeds.threads[1]["posts"].append({"id": 5999, "author": "late", "text": "A late reply."})
+        known.write_text("\n".join(sorted(EXPECTED["forum-thread"])))
+        _, replies = run_json(vigil_env, forum, "--no-publish", "--incremental", "--known-ads", known)
+        assert replies["ad_ids"] == ["5999"] and replies["pages"] == first["pages"] == 5, replies
+
 
 def test_workbench_shows_items_next_pages_and_refusals(vigil_env, tmp_path):
     with FeedSite() as site:

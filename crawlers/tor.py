@@ -39,6 +39,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.web.client import Agent
 
+from crawlers.settings import VIGIL_HTML_TYPES
 from crawlers.tor_socks import Socks5ClientEndpoint
 from vigil.core.config import TorInstance
 from vigil.core.onion import OnionAddressError, is_onion, validate_onion
@@ -57,7 +58,7 @@ HANDLER = "crawlers.tor.TorDownloadHandler"
 
 #: Onion circuits take seconds to build and onion services are slow: give each request longer.
 TOR_DOWNLOAD_TIMEOUT = 90
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+HTML_TYPES = frozenset(VIGIL_HTML_TYPES)
 MEDIA_EXTENSIONS = frozenset(
     """
     jpg jpeg jpe png gif webp bmp svg svgz ico tif tiff avif heic heif jxl apng

@@ -60,6 +60,10 @@ class KafkaSettings(Section):
     session_timeout_ms: int = Field(
         10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
     )
+    lag_interval_seconds: float = Field(10.0, gt=0, description="how often every consumer reports its lag")
+    dead_letter_excerpt_bytes: int = Field(
+        64 * 1024, ge=0, le=1024 * 1024, description="at most this much of a dead-lettered original is copied"
+    )
 
     @field_validator("bootstrap")
     @classmethod
@@ -169,6 +173,9 @@ class TorSettings(TorInstance):
     extra_instances: list[TorInstance] = []
     newnym_after_failures: int = Field(3, ge=1)
     allow_js: bool = Field(False, description="documented OPSEC override; see docs/tor.md")
+    health_interval_seconds: float = Field(
+        30.0, ge=0, description="crawl workers check each tor instance this often (Tor gauges); 0 = never"
+    )
 
     @property
     def instances(self) -> list[TorInstance]:

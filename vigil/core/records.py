@@ -90,6 +90,25 @@ class CrawlJob(Record):
     profile_path: str | None = Field(None, description="the profile file, when it is not in profiles_dir")
 
 
+class CrawlSummary(Record):
+    """How one crawl went: printed by ``vigil crawl --json`` and returned to the crawl worker."""
+
+    job_id: str
+    profile_id: str
+    pages: int = 0
+    ads: int = 0
+    ad_ids: list[str] = []
+    published: int = 0
+    errors: dict[str, int] = {}
+    ok: bool = False
+    skipped: dict[str, int] = {}
+    publish_failures: dict[str, int] = {}
+    finish_reason: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    truncated: int = 0
+
+
 JobState = Literal["queued", "running", "finished", "failed"]
 
 
@@ -144,25 +163,27 @@ class AdEvent(Record):
 
 
 class DeadLetter(Record):
-    """A record a stage could not process, with the reason; on the dead-letter topic."""
+    """A record a consumer could not process, with the reason; on the dead-letter topic.
+
+    The original stays where it came from (``source_topic``/``partition``/``offset``, checked by
+    ``original_sha256``); ``original`` is an excerpt of at most ``kafka.dead_letter_excerpt_bytes``.
+    """
 
     stage: str
+    consumer: str = Field("", description="the consumer group that gave up on the record")
     error_type: str
     error: str
     source_topic: str
     partition: int | None = None
     offset: int | None = None
     key: str | None = None
-    original: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    original: str = Field(description="the start of the original value, decoded as UTF-8 with replacement")
+    original_bytes: int = 0
+    original_sha256: str = ""
+    original_truncated: bool = False
     failed_at: datetime = Field(default_factory=utcnow)
 
     model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def for_value(cls, value: bytes | str | None, **fields: Any) -> DeadLetter:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        return cls(original=value or "", **fields)
 
 
 class Span(BaseModel):
@@ -171,6 +192,16 @@ class Span(BaseModel):
     text: str
     start: int
     end: int
+
+
+ENTITY_FIELDS: dict[str, str] = {
+    "phone": "phones",
+    "email": "emails",
+    "wallet": "wallets",
+    "handle": "handles",
+    "onion": "onions",
+}
+"""Contact entity type -> the AdDocument list (and vigil-ads field) holding its values."""
 
 
 class Entity(BaseModel):
@@ -243,6 +274,7 @@ class AdDocument(Record):
     risk_explanation: str = ""
     escalate: bool = False
     content_hash: str = ""
+    analyzer_version: str = Field("", description="the analyser that produced this content (see pipelines.analysis)")
     signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
     cluster_id: str | None = None
     fetched_at: datetime | None = None
@@ -256,13 +288,7 @@ class AdDocument(Record):
 
     def entity_values(self) -> dict[str, list[str]]:
         """type -> normalised values, the form carried by AdEvent.entities."""
-        return {
-            "phone": self.phones,
-            "email": self.emails,
-            "wallet": self.wallets,
-            "handle": self.handles,
-            "onion": self.onions,
-        }
+        return {entity_type: getattr(self, name) for entity_type, name in ENTITY_FIELDS.items()}
 
 
 MAX_ID_BYTES = 512

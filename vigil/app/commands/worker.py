@@ -51,13 +51,13 @@ def enrich(
     ),
 ) -> None:
     """Analyse raw pages into ad documents, entities and ad events (at-least-once, idempotent)."""
-    from pipelines.worker import EnrichWorker
+    from pipelines.worker import run_enrich_worker
     from vigil.core.metrics import serve
 
     cfg = settings()
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port if metrics_port is None else metrics_port)
-    raise typer.Exit(EnrichWorker(cfg, group=group, batch_size=batch_size).run())
+    raise typer.Exit(run_enrich_worker(cfg, group=group, batch_size=batch_size))
 
 
 @app.command()
@@ -65,14 +65,13 @@ def crawl(
     slots: int | None = typer.Option(None, "--slots", min=1, help="crawls at once (default: jobs.slots)"),
 ) -> None:
     """Run crawl jobs as `vigil crawl` subprocesses, one per profile at a time; report their status."""
-    from crawlers.worker import CrawlWorker
-    from vigil.app.cli import state
+    from crawlers.worker import run_crawl_worker
     from vigil.core.metrics import serve
 
     cfg = settings()
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port)
-    raise typer.Exit(CrawlWorker(cfg, slots=slots, config_path=state.config).run())
+    raise typer.Exit(run_crawl_worker(cfg, slots=slots))
 
 
 @app.command()

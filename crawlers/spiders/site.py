@@ -123,7 +123,11 @@ class SiteSpider(scrapy.Spider):
         crawler.signals.connect(spider._save_validators, signal=scrapy.signals.spider_closed)
         return spider
 
-    def _save_validators(self) -> None:
+    def _save_validators(self, reason: str = "") -> None:
+        """Only after a crawl that ran to its end with every record delivered: a 304 next time must
+        not hide items this crawl failed to publish."""
+        if reason != "finished" or self.crawler.stats.get_value("vigil/publish_error"):
+            return
         if self.validators is not None:
             try:
                 self.validators.save()

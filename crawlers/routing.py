@@ -18,8 +18,7 @@ from vigil.core.profiles import SiteProfile
 from vigil.core.records import Network, RenderMode
 from vigil.core.tor.isolation import instance_for
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+PLAYWRIGHT_HANDLER = "crawlers.browser.GuardedPlaywrightHandler"
 
 
 class RoutingError(Exception):
@@ -78,22 +77,10 @@ def route(profile: SiteProfile, settings: Settings) -> Route:
 
 
 def _playwright(profile: SiteProfile, settings: Settings) -> dict[str, Any]:
-    launch: dict[str, Any] = {
-        "executable_path": str(settings.crawl.chromium_path),
-        "headless": True,
-        "args": CHROMIUM_ARGS,
-        "timeout": profile.politeness.timeout * 1000,
-    }
-    options: dict[str, Any] = {
-        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
-        "PLAYWRIGHT_ABORT_REQUEST": "crawlers.rendering.abort_request",
-        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": profile.politeness.timeout * 1000,
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": profile.politeness.concurrency,
-    }
+    from crawlers.browser import playwright_settings
+
+    options = playwright_settings(profile, settings)
     if profile.network == "tor":
-        instance = tor_instance(profile.id, settings)
-        launch["proxy"] = {"server": f"socks5://{instance.socks_host}:{instance.socks_port}"}
         # Every request, robots.txt included, must go through the browser and so through Tor.
         options["VIGIL_RENDER_ALL_REQUESTS"] = True
     return options

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.core.config import Settings
-from vigil.core.profiles import SiteProfile
+from vigil.core.profiles import SiteProfile, job_profile
 from vigil.core.records import CrawlJob, CrawlSummary
 
 PROGRESS_INTERVAL = 0.5
@@ -35,6 +35,7 @@ def summarise(job_id: str, profile_id: str, stats: dict[str, Any], spider, reaso
         publish_failures=publish_failures,
         finish_reason=reason,
         truncated=int(stats.get("vigil/truncated", 0)),
+        browser_refused=int(stats.get("vigil/browser_refused", 0)),
     )
     if publish_failures:
         summary.errors["publish_failed"] = sum(publish_failures.values())
@@ -70,7 +71,8 @@ def load_profile_for_crawl(ref: str | Path, settings: Settings) -> SiteProfile:
 
 def crawl_job(job: CrawlJob, settings: Settings, known: Collection[str] = ()) -> CrawlSummary:
     """Run one crawl job in this process (once per process: Twisted's reactor) and summarise it."""
-    ref = job.profile_path if job.profile_path and Path(job.profile_path).is_file() else job.profile_id
+    # A job arrives over Kafka: it may only name a profile file inside profiles_dir.
+    ref = job_profile(job.profile_id, job.profile_path, settings.profiles_dir)
     return run_crawl(
         load_profile_for_crawl(ref, settings),
         settings,

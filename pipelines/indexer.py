@@ -36,6 +36,7 @@ PAGE_FIELDS = (
 )  # fmt: skip
 
 Status = Literal["new", "changed", "seen", "stale", "duplicate", "reanalysed"]
+IMAGE_FIELDS = {"images": [], "image_hashes": [], "ocr_text": ""}
 
 
 class ElasticUnavailable(Retriable):
@@ -108,7 +109,7 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         # The ad's newest record analysed again by another analyser version (a replay after an
         # upgrade): its content is replaced in place; it was counted when it first arrived.
         kept = {name: existing.get(name) for name in ("first_seen", "last_seen", "seen_count", "record_ids")}
-        return {**incoming, **kept}, "reanalysed"
+        return keep_image_findings(existing, {**incoming, **kept}), "reanalysed"
     counters = {
         "first_seen": _earliest(existing.get("first_seen"), seen_at),
         "last_seen": _latest(existing.get("last_seen"), seen_at),
@@ -118,7 +119,23 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
     if older:
         return {**existing, **counters}, "stale"
     status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"
-    return {**incoming, **counters}, status
+    return keep_image_findings(existing, {**incoming, **counters}), status
+
+
+def keep_image_findings(existing: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """The image worker's findings (docs/images.md) survive a new fetch of the ad's text: its
+    fields, and its ``source: image`` entities with their values in the entity lists. The image
+    worker replaces them when it handles the ad's event."""
+    for name, empty in IMAGE_FIELDS.items():
+        merged[name] = existing.get(name) or empty
+    found = [e for e in existing.get("entities") or [] if e.get("source") == "image"]
+    if found:
+        merged["entities"] = [*(e for e in merged.get("entities") or [] if e.get("source") != "image"), *found]
+        for entity in found:
+            attribute = ENTITY_FIELDS.get(entity["type"])
+            if attribute and entity["value"] not in merged.get(attribute, []):
+                merged[attribute] = [*merged.get(attribute, []), entity["value"]]
+    return merged
 
 
 def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:

@@ -39,3 +39,25 @@ def group_caught_up(settings, group: str, topic: str) -> bool:
         return bool(tps) and all((probe.committed(tp) or 0) == ends[tp] for tp in tps)
     finally:
         probe.close(autocommit=False)
+
+
+class SentFuture:
+    """What kafka-python's ``send`` returns, already acknowledged."""
+
+    def get(self, timeout=None):
+        return None
+
+
+class RecordingProducer:
+    """Stands in for kafka-python's producer in unit tests of code that only sends: keeps (topic,
+    key, value) of every send. Integration tests use the real broker."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+
+    def send(self, topic, key=None, value=None):
+        self.sent.append((topic, key, value))
+        return SentFuture()
+
+    def flush(self, timeout=None):
+        pass

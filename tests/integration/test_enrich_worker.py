@@ -508,3 +508,27 @@ def test_replay_after_an_analyser_upgrade_updates_ads_in_place(vigil_env, stack_
             assert doc[kept] == before[key][kept], (key, kept)
     events = stack_io.read(vigil_env.settings.kafka.topics.ad_events)
     assert sorted(e["event_type"] for e in events) == ["ad.new"] * 3
+
+
+def test_read_only_indices_pause_the_worker_and_nothing_is_lost(vigil_env, stack_io, start_worker):
+    """What Elasticsearch does at the flood-stage disk watermark: it marks indices
+    read_only_allow_delete and refuses writes with 429. Applied here to this test's own indices."""
+    indices = vigil_env.settings.es.indices
+    stack_io.send(simple_ads(2))
+    worker = start_worker("--group", "g-flood")
+    assert wait_for(lambda: stack_io.caught_up("g-flood"), timeout=90), worker.log()[-3000:]
+    committed_before = stack_io.committed_total("g-flood")
+    blocked = f"{indices.ads},{indices.entities}"
+    stack_io.es.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": True})
+    try:
+        stack_io.send(simple_ads(5, start=2))
+        assert wait_for(lambda: "cluster_block_exception" in worker.log(), timeout=60), worker.log()[-3000:]
+        assert stack_io.committed_total("g-flood") == committed_before, "committed while writes were refused"
+        assert worker.alive()
+    finally:
+        stack_io.es.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": None})
+    assert wait_for(lambda: stack_io.caught_up("g-flood"), timeout=90), worker.log()[-3000:]
+    ads = stack_io.docs(indices.ads)
+    assert sorted(ads) == [f"fixture-escorts:{n}" for n in range(7)]
+    assert {doc["seen_count"] for doc in ads.values()} == {1}
+    assert worker.stop() == 0

@@ -305,7 +305,7 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
         topics = settings.kafka.topics
         assert wait_for(
             lambda: group_caught_up(settings, f"test-{uid}-enrich", topics.pages_raw)
-            and group_caught_up(settings, settings.alerts.group_id, topics.ad_events),
+            and group_caught_up(settings, f"test-{uid}-alerts", topics.ad_events),
             timeout=60,
         ), tails()
         assert not history(vigil_env), "the baseline claimed alerts"
@@ -441,7 +441,7 @@ def test_duplicate_events_alert_once_and_dead_endpoint_fails_alone(
     produce(vigil_env.settings, event)
     restarted = Process(vigil_env, "alerts-again", "worker", "alerts")
     processes.append(restarted)
-    topic, group = vigil_env.settings.kafka.topics.ad_events, vigil_env.settings.alerts.group_id
+    topic, group = vigil_env.settings.kafka.topics.ad_events, config["alerts"]["group_id"]
     assert wait_for(lambda: group_caught_up(vigil_env.settings, group, topic), timeout=60), restarted.tail()
     assert "already alerted" in restarted.tail(), "the restarted worker read the repeated event"
     assert len(webhook.posts) == 1, [p.title for p in webhook.posts]
@@ -546,24 +546,36 @@ def lease_holder(database: Path) -> str:
 
 @pytest.mark.timeout(120)
 def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, processes):
-    """An unknown profile makes `vigil crawl` exit 2: no retry can help, the job is failed at once."""
+    """An unknown profile, or a job naming a file outside the profiles directory: no retry can
+    help, the job is failed at once with a clear message, and nothing outside is ever loaded."""
     from vigil.core.kafka import producer
     from vigil.core.records import CrawlJob
 
     configure(vigil_env, tmp_path)
-    job = CrawlJob(profile_id="no-such-profile", reason="test")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.yaml").write_text(yaml.safe_dump({"id": "evil", "start_urls": ["http://127.0.0.1:9/"],
+                                                      "ads": {"url_regex": "/ad/"}}))
+    wanted = {
+        "no-such-profile": CrawlJob(profile_id="no-such-profile", reason="test"),
+        "evil": CrawlJob(profile_id="evil", profile_path=str(outside / "evil.yaml"), reason="test"),
+        "dotdot": CrawlJob(profile_id="dotdot", profile_path="../outside/evil.yaml", reason="test"),
+    }
     client = producer(vigil_env.settings.kafka)
-    client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=b"no-such-profile", value=job.to_bytes()).get(
-        30
-    )
+    for key, job in wanted.items():
+        client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=key.encode(), value=job.to_bytes()).get(30)
     client.close()
     worker = Process(vigil_env, "crawl", "worker", "crawl")
     processes.append(worker)
 
-    def failed() -> list[dict]:
-        return [j for j in jobs(vigil_env.settings, "no-such-profile") if j["state"] == "failed"]
+    def failed(profile_id: str) -> list[dict]:
+        return [j for j in jobs(vigil_env.settings, profile_id) if j["state"] == "failed"]
 
-    assert wait_for(failed, timeout=60), worker.tail()
-    record = failed()[0]
-    assert record["job_id"] == job.job_id and record["attempt"] == 1, record
-    assert "invalid" in record["message"] and "no-such-profile" in record["message"], record
+    assert wait_for(lambda: all(failed(key) for key in wanted), timeout=60), worker.tail()
+    for key, job in wanted.items():
+        record = failed(key)[0]
+        assert record["job_id"] == job.job_id and record["attempt"] == 1, record
+    assert "no profile with id 'no-such-profile'" in failed("no-such-profile")[0]["message"]
+    for key in ("evil", "dotdot"):
+        assert "only name profile files inside the profiles directory" in failed(key)[0]["message"]
+    assert "127.0.0.1:9" not in worker.log_path.read_text()

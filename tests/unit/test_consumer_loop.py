@@ -11,6 +11,7 @@ import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
+from tests.helpers import RecordingProducer
 from vigil.core import consumer as consumer_module
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler, Retriable, is_retriable
@@ -18,23 +19,6 @@ from vigil.core.dead_letters import DeadLetterSink
 
 Record = namedtuple("Record", "topic partition offset key value")
 TP = TopicPartition("t", 0)
-
-
-class Future:
-    def get(self, timeout=None):
-        return None
-
-
-class Producer:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, topic, key=None, value=None):
-        self.sent.append((topic, key, value))
-        return Future()
-
-    def flush(self, timeout=None):
-        pass
 
 
 class Consumer:
@@ -69,7 +53,7 @@ def make_loop(handler: Handler) -> ConsumerLoop:
     settings = Settings()
     loop = ConsumerLoop(settings, handler, group="g", topic="t")
     loop.consumer = Consumer()
-    loop.producer = Producer()
+    loop.producer = RecordingProducer()
     loop.dead_letters = DeadLetterSink(loop.producer, "dlq", handler.name, "g", excerpt_bytes=16)
     return loop
 

@@ -3,24 +3,8 @@
 from __future__ import annotations
 
 from pipelines.events import EventPublisher, ad_event, event_id
+from tests.helpers import RecordingProducer
 from vigil.core.records import AdDocument, AdEvent
-
-
-class Future:
-    def get(self, timeout=None):
-        return None
-
-
-class Producer:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, topic, key=None, value=None):
-        self.sent.append((topic, key, value))
-        return Future()
-
-    def flush(self, timeout=None):
-        pass
 
 
 def doc(record_id: str = "r1", **fields) -> AdDocument:
@@ -44,7 +28,7 @@ def test_an_event_carries_the_ad_and_its_entities():
 
 
 def test_a_retried_batch_publishes_each_event_once_until_forgotten():
-    producer = Producer()
+    producer = RecordingProducer()
     publisher = EventPublisher(producer, "events")
     events = [ad_event(doc("r1"), "ad.new"), ad_event(doc("r2"), "ad.changed")]
     assert publisher.publish(events) == 2

@@ -22,6 +22,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "vigil.yaml"
+# What crawlers and the image fetcher send unless a profile sets politeness.user_agent.
+DEFAULT_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 class ConfigError(Exception):
@@ -206,6 +208,9 @@ class CrawlSettings(Section):
     validators_dir: Path | None = Field(
         None, description="ETag/Last-Modified of listing pages for conditional re-crawls; default <state_dir>/validators"
     )
+    max_hosts: int = Field(50_000, ge=1, description="distinct hosts one crawl may contact; DNS pins are never evicted")
+    browser_sandbox: bool = Field(True, description="Chromium's sandbox; false adds --no-sandbox (see docs/security.md)")
+    browser_user: str = Field("vigil-browser", description="system user Chromium runs as when the crawler is root")
 
 
 class SchedulerSettings(Section):
@@ -251,6 +256,21 @@ class AlertsSettings(Section):
     group_id: str = "vigil-alerts"
 
 
+class ImagesSettings(Section):
+    """The image worker (docs/images.md); what a site allows is in its profile's ``images`` key."""
+
+    group_id: str = "vigil-images"
+    max_pixels: int = Field(
+        40_000_000, ge=10_000, description="larger images are refused before decoding (decompression bombs)"
+    )
+    timeout_seconds: float = Field(20.0, gt=0, description="per image: connect, read and OCR each")
+    hub_min_ads: int = Field(25, ge=2, description="an image entity on this many ads is a hub (logo, placeholder)")
+    hub_min_sites: int = Field(4, ge=2, description="... or on this many sites")
+    min_side: int = Field(48, ge=1, description="smaller images (icons, tracking pixels) are never links")
+    user_agent: str = Field(DEFAULT_USER_AGENT, description="when the profile names none")
+    profile_reload_seconds: float = Field(30.0, gt=0, description="how often profiles are re-read")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIGIL_",
@@ -273,6 +293,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
+    images: ImagesSettings = ImagesSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -287,6 +287,7 @@ class ConsumerLoop:
         try:
             self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in wanted.items()}, timeout_ms=30000)
             self.committed.update(wanted)
+            log.info("offsets committed", consumer=self.handler.name, offsets={tp.partition: o for tp, o in wanted.items()})
         except KafkaError as exc:
             CONSUMER_FAILURES.labels(consumer=self.handler.name, kind="commit").inc()
             log.warning("commit refused (a rebalance?); the next owner re-delivers", error=describe(exc, 300))
@@ -299,20 +300,31 @@ class ConsumerLoop:
         report_lag(self.consumer, self.group, self.topic)
 
     def _listener(self):
+        """Partitions revoked and assigned back in the same rebalance stay ours: their handled
+        positions and queued work are kept; only the partitions that went elsewhere are dropped."""
         from kafka import ConsumerRebalanceListener
 
         loop = self
+        revoked_now: set[Any] = set()
 
         class Rebalance(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked):
-                gone = set(revoked)
-                for tp in gone:
-                    loop.positions.pop(tp, None)
-                    loop.committed.pop(tp, None)
-                loop.handler.revoked(gone)
+                revoked_now.update(revoked)
 
             def on_partitions_assigned(self, assigned):
-                log.info("partitions assigned", consumer=loop.handler.name, partitions=sorted(tp.partition for tp in assigned))
+                lost = revoked_now - set(assigned)
+                revoked_now.clear()
+                for tp in lost:
+                    loop.positions.pop(tp, None)
+                    loop.committed.pop(tp, None)
+                if lost:
+                    loop.handler.revoked(lost)
+                log.info(
+                    "partitions assigned",
+                    consumer=loop.handler.name,
+                    partitions=sorted(tp.partition for tp in assigned),
+                    lost=sorted(tp.partition for tp in lost),
+                )
 
         return Rebalance()
 

@@ -25,6 +25,11 @@ ES_STATUS = Gauge(
 )
 EVENTS_PUBLISHED = Counter("vigil_ad_events_total", "Ad events published", ["event_type"])
 
+IMAGE_ADS = Counter("vigil_image_ads_total", "Ad events seen by the image worker", ["outcome"])
+IMAGES = Counter("vigil_images_total", "Images analysed by the image worker", ["outcome"])
+IMAGE_ERRORS = Counter("vigil_image_errors_total", "Images not analysed, by cause", ["cause"])
+IMAGE_SECONDS = Histogram("vigil_image_seconds", "Fetch and analysis time per image")
+
 JOBS = Counter("vigil_jobs_total", "Crawl jobs by final state", ["state"])
 SCHEDULER_RUNS = Counter("vigil_scheduler_runs_total", "Crawl jobs published by the scheduler", ["profile"])
 ALERTS_SENT = Counter("vigil_alerts_sent_total", "Alerts delivered", ["subscriber", "rule"])

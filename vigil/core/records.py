@@ -107,6 +107,7 @@ class CrawlSummary(Record):
     message: str = ""
     seconds: float = 0.0
     truncated: int = 0
+    browser_refused: int = Field(0, description="requests a rendered page made that the guard refused")
 
 
 JobState = Literal["queued", "running", "finished", "failed"]
@@ -200,6 +201,7 @@ ENTITY_FIELDS: dict[str, str] = {
     "wallet": "wallets",
     "handle": "handles",
     "onion": "onions",
+    "image": "image_hashes",  # photo links, written by the image worker (docs/images.md)
 }
 """Contact entity type -> the AdDocument list (and vigil-ads field) holding its values."""
 
@@ -207,9 +209,10 @@ ENTITY_FIELDS: dict[str, str] = {
 class Entity(BaseModel):
     """One normalised entity found in an ad.
 
-    ``type`` is one of phone, email, wallet, handle, url, onion; ``value`` is the normalised form
+    ``type`` is one of phone, email, wallet, handle, url, onion, image; ``value`` is the normalised form
     that watchlists and the entities index use (phone: E.164; email: lower-case; wallet: the
-    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host).
+    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host;
+    image: the perceptual hash that stands for a photo and its near-identical copies).
     """
 
     type: str
@@ -219,6 +222,7 @@ class Entity(BaseModel):
     start: int = -1
     end: int = -1
     obfuscated: bool = False
+    source: Literal["image"] | None = Field(None, description="image: read from the ad's pictures, not its text")
 
 
 class IndicatorHit(BaseModel):
@@ -234,6 +238,17 @@ class Price(BaseModel):
     amount: float | None = None
     currency: str | None = None
     raw: str = ""
+
+
+class ImageRef(BaseModel):
+    """What is kept of one of an ad's images: never the image itself (see docs/images.md)."""
+
+    url: str
+    sha256: str
+    phash: str | None = Field(None, description="64-bit pHash, 16 hex digits")
+    link: str | None = Field(None, description="the image entity it links through (None: no link, e.g. a hub)")
+    width: int
+    height: int
 
 
 class AdDocument(Record):
@@ -256,6 +271,11 @@ class AdDocument(Record):
     location: str | None = None
     posted_at: datetime | None = None
     image_urls: list[str] = []
+    images: list[ImageRef] = Field(default_factory=list, description="written by the image worker only")
+    image_hashes: list[str] = Field(
+        default_factory=list, description="image entities (photo links) of this ad; written by the image worker"
+    )
+    ocr_text: str = Field("", description="text read from the ad's images; written by the image worker")
     metadata: dict[str, Any] = Field(default_factory=dict, description="JSON-LD / OpenGraph fields")
     entities: list[Entity] = []
     phones: list[str] = []

@@ -86,3 +86,19 @@ def alerts(
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port)
     raise typer.Exit(run_alerts_worker(cfg, rules))
+
+
+@app.command()
+def images(
+    group: str | None = typer.Option(None, "--group", help="Kafka consumer group (default: images.group_id)"),
+    batch_size: int = typer.Option(10, "--batch-size", min=1, help="ad events per poll"),
+) -> None:
+    """Fetch the images of ads whose profile opts in (never over Tor, never for escalated ads), OCR
+    and hash them in memory, and add the findings to the ad (docs/images.md)."""
+    from pipelines.image_worker import run_image_worker
+    from vigil.core.metrics import serve
+
+    cfg = settings()
+    configure_logging(cfg.log_level)
+    serve(cfg.metrics_port)
+    raise typer.Exit(run_image_worker(cfg, group=group, batch_size=batch_size))

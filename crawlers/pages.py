@@ -26,6 +26,14 @@ def content_type(response: Response) -> str:
     return value.decode("latin-1").split(";")[0].strip().lower()
 
 
+def is_json(response: Response) -> bool:
+    """JSON by header (application/json, +json, text/json), or a text response without a type."""
+    kind = content_type(response)
+    if not isinstance(response, TextResponse):
+        return False
+    return kind == "" or "json" in kind or kind in ("text/plain", "text/javascript", "application/javascript")
+
+
 def is_html(response: Response, html_types: list[str]) -> bool:
     """HTML-like by header; without a header, a TextResponse Scrapy recognised as HTML."""
     kind = content_type(response)
@@ -71,13 +79,12 @@ def _known(encoding: str) -> bool:
     return True
 
 
-def select(response: TextResponse, selector: Selector) -> str | None:
-    """The selector's value: the attribute or the normalised text of every match, joined by newlines."""
-    nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
+def node_values(nodes, attr: str | None) -> str | None:
+    """The attribute or the normalised text of every node, joined by newlines; None when all are empty."""
     values: list[str] = []
     for node in nodes:
-        if selector.attr:
-            value = node.attrib.get(selector.attr)
+        if attr:
+            value = node.attrib.get(attr)
         elif isinstance(node.root, str):
             value = node.root
         else:
@@ -86,6 +93,12 @@ def select(response: TextResponse, selector: Selector) -> str | None:
         if value:
             values.append(value)
     return "\n".join(values) if values else None
+
+
+def select(response: TextResponse, selector: Selector) -> str | None:
+    """The selector's value: the attribute or the normalised text of every match, joined by newlines."""
+    nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
+    return node_values(nodes, selector.attr)
 
 
 def extract_fields(response: TextResponse, profile: SiteProfile) -> dict[str, str]:

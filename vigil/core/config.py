@@ -258,6 +258,10 @@ class CrawlSettings(Section):
     download_maxsize: int = Field(32 * 1024 * 1024, ge=1024)
     chromium_path: Path = Path("/usr/bin/chromium")
     deny_networks: list[str] = []
+    max_items_per_page: int = Field(500, ge=1, description="items read from one page or JSON response, at most")
+    validators_dir: Path | None = Field(
+        None, description="ETag/Last-Modified of listing pages for conditional re-crawls; default <state_dir>/validators"
+    )
     max_hosts: int = Field(50_000, ge=1, description="distinct hosts one crawl may contact; DNS pins are never evicted")
     browser_sandbox: bool = Field(True, description="Chromium's sandbox; false adds --no-sandbox (see docs/security.md)")
     browser_user: str = Field("vigil-browser", description="system user Chromium runs as when the crawler is root")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: RawPage.item_of (ads cut out of a page); version 1 records still parse
 
 Network = Literal["clearnet", "tor"]
 PageType = Literal["listing", "ad"]
@@ -44,7 +44,8 @@ class Record(BaseModel):
 
 
 class RawPage(Record):
-    """One fetched page, as published by the crawlers to the raw-pages topic (key: canonical_url)."""
+    """One fetched page, or one ad item cut out of a page, as published by the crawlers to the
+    raw-pages topic (key: canonical_url)."""
 
     record_id: str = Field(default_factory=new_id)
     profile_id: str
@@ -71,6 +72,9 @@ class RawPage(Record):
     decode_errors: bool = Field(False, description="undecodable bytes were replaced with U+FFFD")
     truncated: bool = False
     baseline: bool = Field(False, description="set from the crawl job: first crawl of a site, raise no alerts")
+    item_of: str | None = Field(
+        None, description="an item (ads.items): the canonical URL of the page or response it was cut from"
+    )
 
 
 class CrawlJob(Record):

@@ -44,7 +44,9 @@ def document(ad: SyntheticAd) -> AdDocument:
     """The fields of an enriched ad that linking uses, made by the production extractors."""
     regions = (ad.country, *sorted(set(PHONE_PREFIX) - {ad.country}))
     entities = find_entities(ad.text, regions)
-    values = {kind: sorted({e.value for e in entities if e.type == kind}) for kind in ("phone", "email", "wallet")}
+    values = {
+        kind: sorted({e.value for e in entities if e.type == kind}) for kind in ("phone", "email", "wallet")
+    }
     seen = EPOCH + timedelta(days=ad.day)
     return AdDocument(
         ad_key=ad.ad_key,
@@ -91,7 +93,9 @@ def score(corpus: Corpus, found: dict[str, str], seconds: float = 0.0) -> Scores
     )
 
 
-def evaluate(seed: int = 7, networks: int = 60, unrelated: int = 400, settings: NetworksSettings | None = None) -> Scores:
+def evaluate(
+    seed: int = 7, networks: int = 60, unrelated: int = 400, settings: NetworksSettings | None = None
+) -> Scores:
     corpus = generate(seed=seed, networks=networks, unrelated=unrelated)
     started = time.perf_counter()
     found = link(corpus, settings or NetworksSettings())

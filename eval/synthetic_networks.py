@@ -78,7 +78,11 @@ def _sentence(rng: random.Random, words: int) -> list[str]:
 
 def _phone(rng: random.Random, country: str) -> str:
     first = str(rng.randint(2, 9))  # US exchanges cannot start with 0 or 1
-    return PHONE_PREFIX[country] + first + "".join(str(rng.randint(0, 9)) for _ in range(PHONE_DIGITS[country] - 1))
+    return (
+        PHONE_PREFIX[country]
+        + first
+        + "".join(str(rng.randint(0, 9)) for _ in range(PHONE_DIGITS[country] - 1))
+    )
 
 
 def _wallet(rng: random.Random) -> str:

@@ -156,7 +156,11 @@ class Linker:
         stored = self.store.get(MEMBER, [key]).get(key)
         entities = sorted(f"{kind}:{value}" for kind, values in record.entities.items() for value in values)
         seen_at = record.seen_at.isoformat() if record.seen_at else ""
-        member = dict(stored) if stored else {"ad_key": key, "links": [], "network_id": None, "first_seen": seen_at}
+        member = (
+            dict(stored)
+            if stored
+            else {"ad_key": key, "links": [], "network_id": None, "first_seen": seen_at}
+        )
         unchanged = stored is not None and (
             stored.get("entities") == entities
             and stored.get("bands") == record.bands
@@ -170,7 +174,7 @@ class Linker:
         member.update(url=record.url, title=record.title)
         if unchanged and member.get("first_seen") == stored.get("first_seen"):
             self.store.put(MEMBER, key, member)
-            return Change()
+            return Change(assignments={key: member["network_id"]} if member.get("network_id") else {})
         self._count_site(record.profile_id, stored, record)
         member.update(
             profile_id=record.profile_id,
@@ -280,7 +284,9 @@ class Linker:
 
     def _hub(self, name: str, postings: dict[str, dict[str, Any]]) -> bool:
         posting = postings.get(name)
-        return name in self.hub_values or (posting is not None and posting["count"] > self.settings.hub_max_ads)
+        return name in self.hub_values or (
+            posting is not None and posting["count"] > self.settings.hub_max_ads
+        )
 
     def verdict(self, shared: list[str], similarity: float, hubs: set[str]) -> Verdict:
         s = self.settings

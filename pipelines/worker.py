@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pipelines.dead_letters import DeadLetterSink
 from pipelines.events import EVENT_FOR_STATUS, EventPublisher, ad_event
 from pipelines.indexer import ElasticUnavailable, Indexer, IndexResult, Observation, Outcome
+from pipelines.network_links import LinkPublisher
 from vigil.core.config import Settings
 from vigil.core.kafka import report_lag
 from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS
@@ -116,6 +117,7 @@ class EnrichWorker:
         self.indexer = Indexer(self.es, self.settings.es.indices)
         self.events = EventPublisher(self.producer, self.settings.kafka.topics.ad_events)
         self.dead_letters = DeadLetterSink(self.producer, self.settings.kafka.topics.pages_dlq, STAGE)
+        self.links = LinkPublisher(self.producer, self.settings.kafka.topics.network_links, self.settings.networks)
         try:
             if not self._connect():
                 return 0
@@ -189,6 +191,7 @@ class EnrichWorker:
         self._retrying(self.dead_letters.flush)
         self._retrying(lambda: self._commit(records))
         self.events.forget()
+        self.links.forget()
         self.consumer.resume(*self.consumer.paused())
 
         counts: dict[str, int] = {}
@@ -236,6 +239,9 @@ class EnrichWorker:
         ]
         if events:
             self.events.publish(events)
+        self.links.publish(
+            [o.document for o in outcomes if o.status in EVENT_FOR_STATUS and o.document is not None]
+        )
 
     def _commit(self, records: list[Any]) -> None:
         from kafka import TopicPartition

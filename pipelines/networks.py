@@ -41,6 +41,8 @@ MAX_NETWORK_LINKS = 500
 MAX_NETWORK_ENTITIES = 200
 MAX_HISTORY = 200
 DF_TABLE = 20000
+MAX_SITE_LINKED = 5000
+SIMILARITY_CACHE = 500000
 
 MEMBER, POSTING, SITE, NETWORK = "member", "posting", "site", "network"
 
@@ -147,6 +149,8 @@ class Linker:
         self.store = store
         self.settings = settings
         self.hub_values = set(settings.hub_values)
+        self._similarities: dict[tuple[Any, ...], float] = {}
+        self._boilerplates: dict[str, tuple[dict[str, Any], frozenset[int]]] = {}
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -175,13 +179,14 @@ class Linker:
         if unchanged and member.get("first_seen") == stored.get("first_seen"):
             self.store.put(MEMBER, key, member)
             return Change(assignments={key: member["network_id"]} if member.get("network_id") else {})
-        self._count_site(record.profile_id, stored, record)
+        boilerplate_moved = self._count_site(record.profile_id, stored, record)
         member.update(
             profile_id=record.profile_id,
             country=record.country,
             entities=entities,
             bands=list(record.bands),
             shingles=list(record.shingles),
+            shingle_hash=zlib.crc32(struct.pack(f"<{len(record.shingles)}I", *record.shingles)),
         )
         self.store.put(MEMBER, key, member)
         crossed = self._post(key, entities, record.bands)
@@ -189,15 +194,26 @@ class Linker:
         roots = {key}
         for posting in crossed:
             roots.update(posting.get("members", []))
+        if boilerplate_moved:
+            roots.update(self.store.get(SITE, [record.profile_id])[record.profile_id].get("linked", []))
         return self._rederive(roots, seen_at, record)
 
-    def _count_site(self, profile_id: str, stored: dict[str, Any] | None, record: LinkRecord) -> None:
-        """Per-site shingle document frequencies (a changed ad's old shingles are taken back)."""
-        site = self.store.get(SITE, [profile_id]).get(profile_id) or {"ads": 0, "df": {}}
+    def _count_site(self, profile_id: str, stored: dict[str, Any] | None, record: LinkRecord) -> bool:
+        """Per-site shingle document frequencies (a changed ad's old shingles are taken back).
+
+        ``frequent`` holds the shingles on at least ``boilerplate_min_ads`` of the site's ads, so
+        the boilerplate is found without scanning the whole table. True when the site's
+        boilerplate changed: its text links are then judged again."""
+        empty = {"ads": 0, "df": {}, "frequent": {}, "linked": []}
+        site = dict(self.store.get(SITE, [profile_id]).get(profile_id) or empty)
+        before = self._site_boilerplate(site)
         df: dict[str, int] = dict(site["df"])
+        frequent: dict[str, int] = dict(site["frequent"])
+        touched: set[str] = set()
         if stored and stored.get("profile_id") == profile_id:
             for h in stored.get("shingles", []):
                 name = str(h)
+                touched.add(name)
                 if df.get(name, 0) > 1:
                     df[name] -= 1
                 else:
@@ -205,11 +221,20 @@ class Linker:
         else:
             site["ads"] += 1
         for h in record.shingles:
-            df[str(h)] = df.get(str(h), 0) + 1
+            name = str(h)
+            touched.add(name)
+            df[name] = df.get(name, 0) + 1
         if len(df) > DF_TABLE:
             df = dict(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[: DF_TABLE // 2])
-        site["df"] = df
+            touched = set(frequent) | touched
+        for name in touched:
+            if df.get(name, 0) >= self.settings.boilerplate_min_ads:
+                frequent[name] = df[name]
+            else:
+                frequent.pop(name, None)
+        site.update(df=df, frequent=frequent)
         self.store.put(SITE, profile_id, site)
+        return self._site_boilerplate(site) != before
 
     def _post(self, key: str, entities: list[str], bands: list[str]) -> list[dict[str, Any]]:
         """Add the ad to its postings; returns the entity postings that just became hubs."""
@@ -244,16 +269,29 @@ class Linker:
         others = self.store.get(MEMBER, sorted(candidates))
         boilerplate = self._boilerplate({member["profile_id"], *(o["profile_id"] for o in others.values())})
         mine = set(member["entities"])
+        text_linked: dict[str, set[str]] = {}
         for other_key, other in others.items():
             shared = sorted(mine & set(other["entities"]))
             similarity = self._similarity(member, other, boilerplate)
-            if not shared and similarity < self.settings.weak_similarity:
+            # kept when similar with or without today's boilerplate: which counts is decided later
+            raw = self._similarity(member, other, {})
+            if not shared and max(similarity, raw) < self.settings.weak_similarity:
                 continue
+            if max(similarity, raw) >= self.settings.weak_similarity:
+                text_linked.setdefault(member["profile_id"], set()).add(key)
+                text_linked.setdefault(other["profile_id"], set()).add(other_key)
             self._add_link(member, other_key, shared, similarity)
             updated = dict(other)
             self._add_link(updated, key, shared, similarity)
             self.store.put(MEMBER, other_key, updated)
         self.store.put(MEMBER, key, member)
+        for profile, keys in text_linked.items():
+            site = dict(self.store.get(SITE, [profile])[profile])
+            linked = site.get("linked", [])
+            fresh = sorted(keys - set(linked))
+            if fresh:
+                site["linked"] = [*linked, *fresh][-MAX_SITE_LINKED:]
+                self.store.put(SITE, profile, site)
 
     @staticmethod
     def _add_link(member: dict[str, Any], other: str, shared: list[str], similarity: float) -> None:
@@ -266,18 +304,41 @@ class Linker:
 
     # -- deciding -----------------------------------------------------------------------------
 
-    def _boilerplate(self, profiles: Iterable[str]) -> dict[str, set[int]]:
-        sites = self.store.get(SITE, sorted(set(profiles)))
-        found: dict[str, set[int]] = {}
-        for profile, site in sites.items():
-            floor = max(self.settings.boilerplate_min_ads, self.settings.boilerplate_ratio * site["ads"])
-            found[profile] = {int(h) for h, n in site["df"].items() if n >= floor}
+    def _site_boilerplate(self, site: dict[str, Any]) -> frozenset[int]:
+        floor = max(self.settings.boilerplate_min_ads, self.settings.boilerplate_ratio * site["ads"])
+        return frozenset(int(h) for h, n in site.get("frequent", {}).items() if n >= floor)
+
+    def _similarity(
+        self, a: dict[str, Any], b: dict[str, Any], boilerplate: dict[str, frozenset[int]]
+    ) -> float:
+        """Jaccard of the two ads' shingles minus both sites' boilerplate (memoised: links are
+        judged again on every change of their network)."""
+        none: frozenset[int] = frozenset()
+        bp_a, bp_b = boilerplate.get(a["profile_id"], none), boilerplate.get(b["profile_id"], none)
+        key = (a["ad_key"], b["ad_key"], a.get("shingle_hash"), b.get("shingle_hash"), hash(bp_a), hash(bp_b))
+        found = self._similarities.get(key)
+        if found is None:
+            found = self._jaccard(a, b, bp_a, bp_b)
+            if len(self._similarities) > SIMILARITY_CACHE:
+                self._similarities.clear()
+            self._similarities[key] = found
         return found
 
-    def _similarity(self, a: dict[str, Any], b: dict[str, Any], boilerplate: dict[str, set[int]]) -> float:
-        common = boilerplate.get(a["profile_id"], set()) | boilerplate.get(b["profile_id"], set())
-        left = set(a["shingles"]) - common
-        right = set(b["shingles"]) - common
+    def _boilerplate(self, profiles: Iterable[str]) -> dict[str, frozenset[int]]:
+        sites = self.store.get(SITE, sorted(set(profiles)))
+        found = {}
+        for profile, site in sites.items():
+            cached = self._boilerplates.get(profile)
+            if cached is None or cached[0] is not site:
+                cached = self._boilerplates[profile] = (site, self._site_boilerplate(site))
+            found[profile] = cached[1]
+        return found
+
+    def _jaccard(
+        self, a: dict[str, Any], b: dict[str, Any], bp_a: frozenset[int], bp_b: frozenset[int]
+    ) -> float:
+        left = {h for h in a["shingles"] if h not in bp_a and h not in bp_b}
+        right = {h for h in b["shingles"] if h not in bp_a and h not in bp_b}
         if len(left) < self.settings.min_shingles or len(right) < self.settings.min_shingles:
             return 0.0
         return len(left & right) / len(left | right)
@@ -495,6 +556,7 @@ class Linker:
             "countries": doc["countries"],
             "sites": doc["sites"],
             "ad_key": record.ad_key,
+            "profile_id": record.profile_id,
             "url": record.url,
             "title": record.title,
             "evidence": evidence,

@@ -36,7 +36,7 @@ from vigil.core.config import Settings
 from vigil.core.consumer import subscribe_when_ready
 from vigil.core.kafka import report_lag
 from vigil.core.metrics import ALERTS_FAILED, ALERTS_SENT
-from vigil.core.records import AdEvent, doc_id, utcnow
+from vigil.core.records import AdEvent, NetworkEvent, doc_id, utcnow
 
 log = structlog.get_logger("vigil.alerts")
 
@@ -85,6 +85,23 @@ def job_is_baseline(es, index: str, job_id: str) -> bool:
     return bool(source.get("baseline"))
 
 
+def parse_event(value: bytes) -> AdEvent | NetworkEvent:
+    """An ad event, or a network event (``network.*``) from the network worker."""
+    try:
+        kind = json.loads(value).get("event_type", "")
+    except (ValueError, AttributeError):
+        kind = ""
+    return NetworkEvent.from_bytes(value) if str(kind).startswith("network.") else AdEvent.from_bytes(value)
+
+
+def dedupe_key(event: AdEvent | NetworkEvent) -> str:
+    """What an alert is about: the ad, or the network's growth step or new countries."""
+    if isinstance(event, NetworkEvent):
+        detail = ",".join(event.new_countries) if event.event_type == "network.new_country" else str(event.size)
+        return f"{event.network_id}|{event.event_type}|{detail}"
+    return event.ad_key
+
+
 def compose(alerts: list[Alert]) -> tuple[str, str]:
     """(title, body) of a message for one alert, or a digest of several."""
     if len(alerts) == 1:
@@ -94,9 +111,21 @@ def compose(alerts: list[Alert]) -> tuple[str, str]:
     return title, body
 
 
-def describe(match: Match, event: AdEvent) -> tuple[str, str]:
+def describe(match: Match, event: AdEvent | NetworkEvent) -> tuple[str, str]:
     """The alert's title and body: the ad URL, the rule and the evidence, first."""
     rule = match.rule
+    if isinstance(event, NetworkEvent):
+        title = f"[Vigil] {rule.id}: network {event.network_id} {event.event_type.removeprefix('network.')}"
+        lines = [
+            f"Rule: {rule.id}" + (f" - {rule.description}" if rule.description else ""),
+            f"Network: {event.network_id}: {event.size} ads on {len(event.sites)} sites in "
+            f"{len(event.countries)} countries ({', '.join(event.countries)})",
+            f"Latest ad: {event.url}" if event.url else "",
+            "Evidence:",
+            *[f"- {line}" for line in match.evidence],
+            f"Details: vigil network {event.network_id}",
+        ]
+        return title[:200], "\n".join(line for line in lines if line)
     title = f"[Vigil] {rule.id}: {event.title or event.url}"[:200]
     lines = [
         f"Rule: {rule.id}" + (f" - {rule.description}" if rule.description else ""),
@@ -281,7 +310,7 @@ class AlertsWorker:
     def handle(self, value: bytes) -> list[Alert]:
         """Claim and enqueue the alerts one event fires; returns those newly claimed."""
         try:
-            event = AdEvent.from_bytes(value)
+            event = parse_event(value)
         except ValidationError as exc:
             log.error("unreadable ad event skipped", error=str(exc)[:500])
             return []
@@ -289,13 +318,13 @@ class AlertsWorker:
         for match in evaluate(self.config, event, self.context):
             title, message = describe(match, event)
             alert = Alert(
-                alert_id=alert_id(match.subscriber.id, event.ad_key, match.rule.id),
+                alert_id=alert_id(match.subscriber.id, dedupe_key(event), match.rule.id),
                 subscriber=match.subscriber.id,
                 rule_id=match.rule.id,
                 ad_key=event.ad_key,
                 url=event.url,
                 profile_id=event.profile_id,
-                job_id=event.job_id,
+                job_id=getattr(event, "job_id", None),
                 event_id=event.event_id,
                 event_type=event.event_type,
                 evidence=match.evidence,

@@ -159,6 +159,7 @@ class NetworkEvent(Record):
     new_countries: list[str] = []
     sites: list[str] = []
     ad_key: str = Field(description="the ad whose observation changed the network")
+    profile_id: str = ""
     url: str = ""
     title: str = ""
     evidence: list[str] = Field(default_factory=list, description="the links that joined it, in words")

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 VIGIL := $(VENV)/bin/vigil
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint bench demo deploy-check stack-up stack-down clean
+.PHONY: setup test unit lint bench demo deploy-check stack-up stack-down clean eval eval-networks
 
 setup:
 	bash deploy/local/setup.sh
@@ -19,6 +19,11 @@ unit: setup
 lint: setup
 	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench
 	$(VENV)/bin/lint-imports
+
+eval: eval-networks
+
+eval-networks: setup
+	$(PY) -m eval.networks
 
 bench: setup
 	$(VIGIL) stack up

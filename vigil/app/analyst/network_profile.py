@@ -114,20 +114,3 @@ def profile(
         ads=summaries,
         found_by=found_by,
     )
-
-
-def largest(es, indices: Indices, size: int = 20) -> list[dict[str, Any]]:
-    """Networks, cross-border first, then by countries and size (the report's and overview's order)."""
-    return [
-        h["_source"]
-        for h in es.search(
-            index=indices.networks,
-            size=size,
-            sort=[
-                {"cross_border": {"order": "desc"}},
-                {"country_count": {"order": "desc"}},
-                {"size": {"order": "desc"}},
-            ],
-            source={"excludes": ["links", "members"]},
-        )["hits"]["hits"]
-    ]

@@ -264,7 +264,7 @@ class NetworksSettings(Section):
         0.8, gt=0, le=1, description="text Jaccard (boilerplate removed) that links like a shared phone"
     )
     weak_similarity: float = Field(
-        0.55, gt=0, le=1, description="text Jaccard that links, unless it would join two large networks"
+        0.45, gt=0, le=1, description="text Jaccard that links, unless it would join two large networks"
     )
     min_shingles: int = Field(8, ge=1, description="fewer non-boilerplate shingles: no text link")
     large_network: int = Field(5, ge=2, description="a weak text link alone never merges two networks this big")

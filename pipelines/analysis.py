@@ -22,7 +22,7 @@ from pipelines.regions import candidate_regions, country_region
 from pipelines.risk import score
 from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_html, main_text, parse, title
 from vigil.core.entities import find_entities
-from vigil.core.records import AdDocument, Entity, RawPage, Span, ad_key
+from vigil.core.records import ENTITY_FIELDS, AdDocument, Entity, RawPage, Span, ad_key
 
 ANALYZER_VERSION = "1.1.0"
 
@@ -136,12 +136,8 @@ def analyze(page: RawPage) -> AdDocument:
         image_urls=image_urls(tree, page.final_url or page.url, metadata) if tree is not None else [],
         metadata=metadata,
         entities=entities,
-        phones=values("phone"),
-        emails=values("email"),
-        wallets=values("wallet"),
-        handles=values("handle"),
         urls=values("url"),
-        onions=values("onion"),
+        **{name: values(entity_type) for entity_type, name in ENTITY_FIELDS.items()},
         ages=sorted({age for age, _ in age_spans}),
         ethnicities=_unique([name for name, _ in ethnicity_spans]),
         providers=max((count for count, _ in provider_spans), default=None),
@@ -152,6 +148,7 @@ def analyze(page: RawPage) -> AdDocument:
         risk_explanation=explanation,
         escalate=escalate,
         content_hash=content_hash(ad_title, text),
+        analyzer_version=ANALYZER_VERSION,
         signature=signature_values(signature),
         cluster_id=cluster_id(signature),
         fetched_at=page.fetched_at,

@@ -1,8 +1,8 @@
 """The network worker: link records in, network ids on ads, network documents and events out.
 
-One consumer group (``networks.group_id``) reads the network-links topic; enrich workers key
-every record alike, so one member of the group receives them all, in one order, and is the only
-writer of the network state. Per batch: observe each record (pipelines.networks.Linker over the
+One consumer group (``networks.group_id``) reads the network-links topic through the shared
+consumer loop (vigil.core.consumer); enrich workers key every record alike, so one member of the
+group receives them all, in one order, and is the only writer of the network state. Per batch: observe each record (pipelines.networks.Linker over the
 state index, read with realtime ``mget`` through a write-back cache), publish the network events,
 set ``network_id`` on the changed ads, write the state, and only then commit. A failure drops the
 cache and observes the batch again: an ad whose features are already stored changes nothing, and
@@ -16,33 +16,26 @@ retried on the following polls.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
-from pipelines.dead_letters import DeadLetterSink
 from pipelines.events import EVENT_NAMESPACE
-from pipelines.networks import MEMBER, NETWORK, Change, Linker
+from pipelines.networks import NETWORK, Change, Linker
 from vigil.core.config import Settings
-from vigil.core.consumer import subscribe_when_ready
-from vigil.core.kafka import report_lag
+from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import EVENTS_PUBLISHED
 from vigil.core.records import LinkRecord, NetworkEvent, doc_id, utcnow
 
 log = structlog.get_logger("vigil.networks")
 
 STAGE = "networks"
-BACKOFF_START = 0.5
-BACKOFF_MAX = 15.0
 CACHE_LIMIT = 50000
 PENDING_SECONDS = 120.0
-T = TypeVar("T")
 
 
 def network_event_id(network_id: str, event_type: str, detail: str) -> str:
@@ -126,28 +119,34 @@ class ElasticStore:
         self.dirty.clear()
 
 
-class NetworkHandler:
-    """The record handling of the network worker, separate from any consumer loop."""
+class NetworkHandler(Handler):
+    """The network worker's record handling, plugged into the shared consumer loop."""
 
-    def __init__(self, settings: Settings, es, producer):
+    name = STAGE
+
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self.es = es
-        self.producer = producer
-        indices = settings.es.indices
-        self.store = ElasticStore(es, indices.networks, indices.network_state)
-        self.linker = Linker(self.store, settings.networks)
-        self.dead_letters = DeadLetterSink(producer, settings.kafka.topics.pages_dlq, STAGE)
         self.pending: dict[str, tuple[str, float]] = {}
 
-    def handle(self, records: list[Any]) -> Change:
-        """Observe, publish, write; raises when Elasticsearch or Kafka cannot take the batch."""
+    def start(self, loop: ConsumerLoop) -> None:
+        from vigil.core.elastic import client
+
+        self.producer = loop.producer
+        self.es = client(self.settings.es, max_retries=0)
+        indices = self.settings.es.indices
+        self.store = ElasticStore(self.es, indices.networks, indices.network_state)
+        self.linker = Linker(self.store, self.settings.networks)
+
+    def handle(self, batch: Batch) -> None:
+        """Observe, publish, write; raises when Elasticsearch or Kafka cannot take the batch (the
+        loop hands it over again: the unwritten state is dropped and observed afresh)."""
         total = Change()
         try:
-            for record in records:
+            for record in batch.records:
                 try:
                     link = LinkRecord.from_bytes(record.value or b"")
                 except ValidationError as exc:
-                    self.dead_letters.add(record, "schema", str(exc))
+                    batch.dead_letter(record, "schema", str(exc))
                     continue
                 change = self.linker.observe(link)
                 total.assignments.update(change.assignments)
@@ -155,13 +154,17 @@ class NetworkHandler:
                 total.removed |= change.removed
                 total.events += change.events
             self.publish(total.events)
-            self.dead_letters.flush()
             self.assign(total.assignments)
             self.store.flush()
         except Exception:
             self.store.reset()
             raise
-        return total
+        log.info(
+            "batch linked", records=len(batch.records), networks=len(total.networks), events=len(total.events)
+        )
+
+    def tick(self) -> None:
+        self.retry_pending()
 
     def publish(self, events: list[dict[str, Any]]) -> None:
         topic = self.settings.kafka.topics.ad_events
@@ -218,91 +221,13 @@ class NetworkHandler:
             else:
                 raise RuntimeError(f"network id not written to {key}: {outcome.get('error')}")
 
-    def members(self, network: str) -> list[str]:
-        found = self.store.get(NETWORK, [network]).get(network)
-        return list(found["members"]) if found else []
 
-    def member(self, ad_key: str) -> dict[str, Any] | None:
-        return self.store.get(MEMBER, [ad_key]).get(ad_key)
-
-
-class NetworkWorker:
-    """The minimal consumer loop (the shared loop in vigil.core.consumer can replace it)."""
-
-    def __init__(self, settings: Settings, *, group: str | None = None, batch_size: int = 200):
-        self.settings = settings
-        self.group = group or settings.networks.group_id
-        self.batch_size = batch_size
-        self.topic = settings.kafka.topics.network_links
-        self.stopping = threading.Event()
-
-    def stop(self, *_: Any) -> None:
-        self.stopping.set()
-
-    def run(self) -> int:
-        from vigil.core import kafka
-        from vigil.core.elastic import client
-
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.consumer = kafka.consumer(self.settings.kafka, self.group, max_poll_records=self.batch_size)
-        producer = kafka.producer(self.settings.kafka)
-        self.handler = NetworkHandler(self.settings, client(self.settings.es, max_retries=0), producer)
-        try:
-            if not subscribe_when_ready(self.consumer, self.topic, self.stopping):
-                return 0
-            log.info("network worker started", topic=self.topic, group=self.group)
-            lag_at = 0.0
-            while not self.stopping.is_set():
-                polled = self.consumer.poll(timeout_ms=500, max_records=self.batch_size)
-                records = [r for batch in polled.values() for r in batch]
-                if records:
-                    if not self._retrying(lambda batch=records: self.handler.handle(batch)):
-                        break
-                    self._commit(records)
-                    log.info("batch committed", records=len(records))
-                else:
-                    self._retrying(self.handler.retry_pending)
-                if time.monotonic() - lag_at > 10:
-                    lag_at = time.monotonic()
-                    report_lag(self.consumer, self.group, self.topic)
-            log.info("network worker stopped")
-            return 0
-        finally:
-            self.consumer.close(autocommit=False)
-            producer.close(timeout=10)
-
-    def _retrying(self, step: Callable[[], T]) -> bool:
-        delay = BACKOFF_START
-        while not self.stopping.is_set():
-            try:
-                step()
-                return True
-            except Exception as exc:  # noqa: BLE001 - ES/Kafka outages and bugs alike: keep the batch
-                log.error(
-                    "batch not processed; retrying",
-                    error=f"{type(exc).__name__}: {exc}"[:500],
-                    retry_in=delay,
-                )
-            deadline = time.monotonic() + delay
-            while not self.stopping.is_set() and time.monotonic() < deadline:
-                self.consumer.pause(*self.consumer.assignment())
-                for tp, batch in self.consumer.poll(timeout_ms=500).items():
-                    self.consumer.seek(tp, batch[0].offset)
-            self.consumer.resume(*self.consumer.paused())
-            delay = min(delay * 2, BACKOFF_MAX)
-        return False
-
-    def _commit(self, records: list[Any]) -> None:
-        from kafka import TopicPartition
-        from kafka.errors import KafkaError
-        from kafka.structs import OffsetAndMetadata
-
-        offsets: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            offsets[tp] = max(offsets.get(tp, -1), record.offset + 1)
-        try:
-            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
-        except KafkaError as exc:
-            log.warning("commit refused; the batch is observed again (idempotent)", error=str(exc))
+def run_network_worker(settings: Settings, *, group: str | None = None, batch_size: int = 200) -> int:
+    """Consume link records until SIGTERM/SIGINT."""
+    return ConsumerLoop(
+        settings,
+        NetworkHandler(settings),
+        group=group or settings.networks.group_id,
+        topic=settings.kafka.topics.network_links,
+        batch_size=batch_size,
+    ).run()

@@ -21,6 +21,7 @@ ROLES = {  # service -> command it must run
     "enrich": ["vigil", "worker", "enrich"],
     "networks": ["vigil", "worker", "networks"],
     "alerts": ["vigil", "worker", "alerts"],
+    "images": ["vigil", "worker", "images"],
 }
 REPLICAS = {"crawl": 2, "enrich": 2}
 THIRD_PARTY = {  # service -> image repository it must use

@@ -1,7 +1,8 @@
 """The one normaliser of contact entities, shared by enrichment, watchlists and `vigil entity`.
 
 Types: phone (E.164), email (lower-case), wallet (canonical address), handle
-(``platform:name`` lower-case), onion (lower-case v3 host), url (canonical URL).
+(``platform:name`` lower-case), onion (lower-case v3 host), url (canonical URL), image (a photo's
+64-bit perceptual hash, 16 lower-case hex digits; found by the image worker, never in text).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import re
 from vigil.core.entities import emails, handles, onions, phones, urls, wallets
 from vigil.core.records import Entity
 
-ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url")
+ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url", "image")
+IMAGE_HASH = re.compile(r"[0-9a-f]{16}")
 
 
 def normalize(entity_type: str, value: str, region: phones.Regions = None) -> str | None:
@@ -34,6 +36,9 @@ def normalize(entity_type: str, value: str, region: phones.Regions = None) -> st
         return onions.validate_v3(host)
     if entity_type == "url":
         return urls.normalize_url(value)
+    if entity_type == "image":
+        value = value.lower().removeprefix("image:")
+        return value if IMAGE_HASH.fullmatch(value) else None
     raise ValueError(f"unknown entity type {entity_type!r}; expected one of {', '.join(ENTITY_TYPES)}")
 
 

@@ -382,15 +382,18 @@ class Linker:
         postings = self.store.get(POSTING, sorted({e for m in members.values() for e in m["entities"]}))
         hubs = {name for name in postings if self._hub(name, postings)} | self.hub_values
         edges: list[tuple[str, str, Verdict, dict[str, Any]]] = []
+        entity_sets = {key: set(m["entities"]) for key, m in members.items()}
         for a, member in sorted(members.items()):
             for link in member["links"]:
                 b = link["ad"]
                 if b <= a or b not in members:
                     continue
                 similarity = self._similarity(member, members[b], boilerplate)
-                verdict = self.verdict(link["entities"], similarity, hubs)
+                # a value either ad no longer names (a changed ad, a photo found to be a logo) is no evidence
+                shared = [e for e in link["entities"] if e in entity_sets[a] and e in entity_sets[b]]
+                verdict = self.verdict(shared, similarity, hubs)
                 if verdict.strength:
-                    evidence = {"entities": link["entities"], "similarity": round(similarity, 3)}
+                    evidence = {"entities": shared, "similarity": round(similarity, 3)}
                     edges.append((a, b, verdict, evidence))
         components = self._components(members, edges)
         return self._apply(members, components, edges, seen_at, record)

@@ -218,3 +218,12 @@ def test_network_conditions_stand_alone():
         parse_rules({"rules": [{"id": "x", "when": {"networks": ["net-1"], "min_risk": 3}}]})
     with pytest.raises(RulesError, match="network_events"):
         parse_rules({"rules": [{"id": "x", "when": {"network_events": ["network.shrank"]}}]})
+
+
+def test_a_value_an_ad_no_longer_names_stops_linking_it():
+    linker = Linker(MemoryStore(), NetworksSettings())
+    linker.observe(record("a", words(1), day=0, image=["logo"]))
+    linked = linker.observe(record("b", words(2), day=1, image=["logo"]))
+    assert linked.assignments["b"] == network_id("a")
+    unlinked = linker.observe(record("b", words(2), day=1))  # the image worker found it to be a hub
+    assert unlinked.assignments["b"] == network_id("b") and network_id("a") in unlinked.removed

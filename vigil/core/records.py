@@ -163,6 +163,57 @@ class AdEvent(Record):
     occurred_at: datetime = Field(default_factory=utcnow)
 
 
+NetworkEventType = Literal["network.grew", "network.new_country"]
+
+
+class NetworkEvent(Record):
+    """A network grew or reached a new country, on the ad-events topic (key: network_id).
+
+    Published by the network worker (pipelines/network_worker.py); the alerts worker tells it
+    from an AdEvent by ``event_type``. ``event_id`` is derived from the network, the type and the
+    new size or country, so a replay publishes the same ids.
+    """
+
+    event_id: str
+    event_type: NetworkEventType
+    network_id: str
+    size: int
+    previous_size: int = 0
+    countries: list[str] = []
+    new_countries: list[str] = []
+    sites: list[str] = []
+    ad_key: str = Field(description="the ad whose observation changed the network")
+    profile_id: str = ""
+    url: str = ""
+    title: str = ""
+    evidence: list[str] = Field(default_factory=list, description="the links that joined it, in words")
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+def is_network_event(value: bytes) -> bool:
+    """Whether an events-topic value is a NetworkEvent (consumers of ad events skip or route it)."""
+    return b'"event_type":"network.' in value[:400].replace(b" ", b"")
+
+
+class LinkRecord(Record):
+    """What the network worker needs to link one enriched ad, on the network-links topic.
+
+    Published by enrich workers for every new or changed ad (key: a constant, so that one
+    consumer applies all merges in one order; see docs/networks.md).
+    """
+
+    ad_key: str
+    record_id: str | None = None
+    profile_id: str
+    country: str | None = None
+    url: str = ""
+    title: str = ""
+    seen_at: datetime | None = None
+    entities: dict[str, list[str]] = Field(default_factory=dict, description="type -> normalised values")
+    bands: list[str] = Field(default_factory=list, description="LSH band keys of the stored MinHash")
+    shingles: list[int] = Field(default_factory=list, description="32-bit hashes of the text's shingles")
+
+
 class DeadLetter(Record):
     """A record a consumer could not process, with the reason; on the dead-letter topic.
 
@@ -297,6 +348,7 @@ class AdDocument(Record):
     analyzer_version: str = Field("", description="the analyser that produced this content (see pipelines.analysis)")
     signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
     cluster_id: str | None = None
+    network_id: str | None = Field(None, description="set by the network worker (docs/networks.md)")
     fetched_at: datetime | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None

@@ -215,7 +215,7 @@ class Elasticsearch:
             es_security.keystore_bootstrap(self.home, env, self.settings)
             es_security.file_realm(self.home, env, self.settings)
             if account is not None:
-                self._chown(account)
+                accounts.chown_tree(account, self.config_dir)
         proc = processes.start(cmd, log=self.log, pid_path=self.launcher_pid_path, env=env, cwd=self.es_logs)
         return proc.pid
 

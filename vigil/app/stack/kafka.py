@@ -131,8 +131,10 @@ class Kafka:
     def formatted(self) -> bool:
         return (self.data_dir / "meta.properties").exists()
 
-    def format_storage(self, server: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    def format_storage(self, server: Path, cluster_id: str | None = None) -> None:
+        """Format the KRaft log directory. The id is base64url, so it may begin with ``-``: it is
+        passed as ``--cluster-id=ID``, which the argument parser cannot read as another option."""
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         cmd = [
             str(self.java()),
             *self.jvm_options(),
@@ -140,8 +142,7 @@ class Kafka:
             self.classpath(),
             "kafka.tools.StorageTool",
             "format",
-            "--cluster-id",
-            cluster_id,
+            f"--cluster-id={cluster_id}",
             "--standalone",
             "--ignore-formatted",
             "--config",

@@ -156,15 +156,22 @@ def default_taxonomy() -> Taxonomy:
     return load_taxonomy(TAXONOMY_PATH)
 
 
-def _pattern_spans(patterns: Iterable[re.Pattern[str]], findings: Findings) -> list[Span]:
+def _pattern_spans(
+    patterns: Iterable[re.Pattern[str]], findings: Findings, limit: int = MAX_EVIDENCE + 1
+) -> list[Span]:
+    """Matches in the text, then in the title: at most ``limit`` of each per pattern (the first
+    ones, which are all that the evidence keeps), so a page repeating a phrase costs no more."""
     spans: list[Span] = []
     for pattern in patterns:
-        for match in pattern.finditer(findings.text):
-            if match.end() > match.start():
-                spans.append(Span(text=match.group(0), start=match.start(), end=match.end()))
-        for match in pattern.finditer(findings.title):
-            if match.end() > match.start():
-                spans.append(Span(text=match.group(0), start=-1, end=-1))
+        for source, in_title in ((findings.text, False), (findings.title, True)):
+            found = 0
+            for match in pattern.finditer(source):
+                if match.end() > match.start():
+                    start, end = (-1, -1) if in_title else match.span()
+                    spans.append(Span(text=match.group(0), start=start, end=end))
+                    found += 1
+                    if found >= limit:
+                        break
     return spans
 
 
@@ -249,8 +256,15 @@ DETECTORS: dict[str, Detector] = {
 _LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
 
 
-def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> list[IndicatorHit]:
-    """Indicator hits for one ad; composite detectors run after the indicators they combine."""
+def match_indicators(
+    findings: Findings,
+    taxonomy: Taxonomy | None = None,
+    max_evidence: int = MAX_EVIDENCE,
+    truncated: set[str] | None = None,
+) -> list[IndicatorHit]:
+    """Indicator hits for one ad; composite detectors run after the indicators they combine.
+    Each keeps its first ``max_evidence`` spans; when one had more, ``evidence_spans`` is added
+    to ``truncated``."""
     taxonomy = taxonomy or default_taxonomy()
     hits: list[IndicatorHit] = []
     ordered = sorted(taxonomy.indicators, key=lambda i: i.detector in _LATE_DETECTORS)
@@ -258,7 +272,9 @@ def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> li
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
         else:
-            evidence = _pattern_spans(indicator.patterns, findings)
+            evidence = _pattern_spans(indicator.patterns, findings, max_evidence + 1)
+        if len(evidence) > max_evidence and truncated is not None:
+            truncated.add("evidence_spans")
         if evidence:
             hits.append(
                 IndicatorHit(
@@ -267,7 +283,7 @@ def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> li
                     weight=indicator.weight,
                     source=indicator.source,
                     escalate=indicator.escalate,
-                    evidence=sorted(evidence, key=lambda s: s.start)[:MAX_EVIDENCE],
+                    evidence=sorted(evidence, key=lambda s: s.start)[:max_evidence],
                 )
             )
     order = {indicator.id: i for i, indicator in enumerate(taxonomy.indicators)}

@@ -17,6 +17,9 @@ ENRICH_ERRORS = Counter("vigil_enrich_errors_total", "Enrichment errors by cause
 DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to the dead-letter topic", ["stage"])
 BULK_LATENCY = Histogram("vigil_bulk_latency_seconds", "Elasticsearch bulk request latency")
 CONSUMER_LAG = Gauge("vigil_consumer_lag", "Records behind the end of the topic", ["group", "topic"])
+LIMITS_HIT = Counter(
+    "vigil_limits_hit_total", "Bounds applied to oversized or hostile input (see docs/operations.md)", ["limit"]
+)
 EVENTS_PUBLISHED = Counter("vigil_ad_events_total", "Ad events published", ["event_type"])
 
 JOBS = Counter("vigil_jobs_total", "Crawl jobs by final state", ["state"])

@@ -241,6 +241,12 @@ class AdDocument(Record):
     content_hash: str = ""
     signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
     cluster_id: str | None = None
+    analysis_truncated: bool = Field(
+        False, description="a bound cut this ad's analysis or document short (see truncated_by)"
+    )
+    truncated_by: list[str] = Field(
+        default_factory=list, description="the limits that applied: LimitsSettings key names"
+    )
     fetched_at: datetime | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from vigil.core.entities.spans import Spans
+
 _AT_WORDS = r"(?:at|arroba|chez|bij|apenstaartje|klammeraffe|malpa|małpa|chiocciola|arond)\b|@"
 _DOT_WORDS = r"(?:dot|punt|punkt|point|punto|ponto|kropka)\b|\."
 _OPEN = r"[\s]*[\(\[\{<]?\s*"
@@ -38,14 +40,14 @@ def normalize_email(value: str) -> str | None:
 
 def find_emails(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """(start, end, normalised address, obfuscated) for each address in ``text``."""
-    taken: list[tuple[int, int]] = []
+    taken = Spans()
     for match in PLAIN_RE.finditer(text):
         value = normalize_email(match.group(0))
         if value:
-            taken.append(match.span())
+            taken.add(*match.span())
             yield match.start(), match.end(), value, False
     for match in OBFUSCATED_RE.finditer(text):
-        if any(s < match.end() and match.start() < e for s, e in taken):
+        if taken.overlaps(match.start(), match.end()):
             continue
         labels = [part for part in _DOT_SPLIT_RE.split(match.group(2)) if part]
         value = normalize_email(f"{match.group(1)}@{'.'.join(labels)}.{match.group(3)}")

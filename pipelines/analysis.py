@@ -35,6 +35,7 @@ from vigil.core.records import AdDocument, Entity, RawPage, Span, ad_key
 
 ANALYZER_VERSION = "1.2.0"
 TRUNCATED_TEXT_CHARS = 5000
+TITLE_CHARS = 1000
 _limits = LimitsSettings()
 
 
@@ -115,7 +116,7 @@ def analyze(page: RawPage, limits: LimitsSettings | None = None) -> AdDocument:
     else:
         text = clean_text(body)
     if "title" in fields:
-        ad_title = " ".join(_field_text(fields["title"]).split())
+        ad_title = " ".join(_field_text(fields["title"]).split())[:TITLE_CHARS]
     elif tree is not None:
         ad_title = title(tree, metadata)
     else:

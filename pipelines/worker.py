@@ -53,9 +53,10 @@ class Source:
     page: RawPage
 
 
-def load_analyzer() -> Analyze:
-    from pipelines.analysis import analyze
+def load_analyzer(settings: Settings) -> Analyze:
+    from pipelines.analysis import analyze, configure
 
+    configure(settings.limits)
     return analyze
 
 
@@ -103,7 +104,7 @@ class EnrichWorker:
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.analyze = self.analyze or load_analyzer()
+        self.analyze = self.analyze or load_analyzer(self.settings)
         self.consumer = kafka.consumer(
             self.settings.kafka,
             self.group,
@@ -113,7 +114,7 @@ class EnrichWorker:
         )
         self.producer = kafka.producer(self.settings.kafka)
         self.es = client(self.settings.es, max_retries=0)
-        self.indexer = Indexer(self.es, self.settings.es.indices)
+        self.indexer = Indexer(self.es, self.settings.es.indices, self.settings.limits)
         self.events = EventPublisher(self.producer, self.settings.kafka.topics.ad_events)
         self.dead_letters = DeadLetterSink(self.producer, self.settings.kafka.topics.pages_dlq, STAGE)
         try:

@@ -15,7 +15,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
 _BLOCK_END_RE = re.compile(r"<br\s*/?>|</(?:p|div|li|tr|h[1-6]|ul|ol|table|section|article|blockquote)\s*>", re.IGNORECASE)
-_TAG_RE = re.compile(r"<[a-zA-Z/!][^>]*>")
+_TAG_RE = re.compile(r"<[a-zA-Z/!][^<>]*>")  # no '<' inside: an unclosed "<a <a <a" is read once
 _CP1252_EXTRA = "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 _MOJIBAKE_RE = re.compile(rf"(?:[\u00c2-\u00f4](?:[\u0080-\u00bf]|[{_CP1252_EXTRA}]){{1,3}})+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

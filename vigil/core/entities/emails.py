@@ -9,8 +9,9 @@ from vigil.core.entities.spans import Spans
 
 _AT_WORDS = r"(?:at|arroba|chez|bij|apenstaartje|klammeraffe|malpa|małpa|chiocciola|arond)\b|@"
 _DOT_WORDS = r"(?:dot|punt|punkt|point|punto|ponto|kropka)\b|\."
-_OPEN = r"[\s]*[\(\[\{<]?\s*"
-_CLOSE = r"\s*[\)\]\}>]?\s*"
+# Possessive: a long run of spaces is read once, not split between the two \s* in every way.
+_OPEN = r"\s*+[\(\[\{<]?\s*+"
+_CLOSE = r"\s*+[\)\]\}>]?\s*+"
 _COMMON_TLDS = (
     "com|net|org|info|biz|eu|nl|de|fr|es|it|pl|ro|pt|uk|co|ru|ua|be|at|ch|se|no|dk|fi|cz|sk|hu|bg|gr"
     "|ie|lt|lv|ee|hr|si|us|ca|me|io|cc|tv|xyz"
@@ -21,12 +22,12 @@ PLAIN_RE = re.compile(
 )
 OBFUSCATED_RE = re.compile(
     rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})"
-    rf"(?:\s*[\(\[\{{<]\s*(?:{_AT_WORDS})\s*[\)\]\}}>]\s*|\s+(?:{_AT_WORDS})\s+|\s*@\s*)"
-    rf"((?:[A-Za-z0-9-]{{1,63}}(?:{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s+(?:{_DOT_WORDS})\s+))+)"
+    rf"(?:\s*+[\(\[\{{<]\s*+(?:{_AT_WORDS})\s*+[\)\]\}}>]\s*+|\s++(?:{_AT_WORDS})\s++|\s*+@\s*+)"
+    rf"((?:[A-Za-z0-9-]{{1,63}}(?:{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s++(?:{_DOT_WORDS})\s++))+)"
     rf"({_COMMON_TLDS})\b",
     re.IGNORECASE,
 )
-_DOT_SPLIT_RE = re.compile(rf"{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s+(?:{_DOT_WORDS})\s+", re.IGNORECASE)
+_DOT_SPLIT_RE = re.compile(rf"{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s++(?:{_DOT_WORDS})\s++", re.IGNORECASE)
 
 
 def normalize_email(value: str) -> str | None:

@@ -155,3 +155,17 @@ def test_a_rejected_ad_comes_back_with_its_record_id_and_cause(status):
     observation = Observation(ad(record_id="rec-1"))
     result = IndexResult(rejected=[Rejection(observation, "mapper_parsing_exception", f"{status}: bad", status)])
     assert result.failed == {"rec-1": f"mapper_parsing_exception: {status}: bad"}
+
+
+def test_limits_come_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    from vigil.core.config import ConfigError, load_settings
+
+    config = tmp_path / "vigil.yaml"
+    config.write_text("limits:\n  text_chars: 50000\n  bulk_bytes: 1048576\n")
+    monkeypatch.setenv("VIGIL_LIMITS_ANALYSIS_SECONDS", "2.5")
+    settings = load_settings(config)
+    assert settings.limits.text_chars == 50000 and settings.limits.bulk_bytes == 1048576
+    assert settings.limits.analysis_seconds == 2.5
+    config.write_text("limits:\n  nested_objects: 20000\n")
+    with pytest.raises(ConfigError, match="limits.nested_objects"):
+        load_settings(config)

@@ -230,15 +230,18 @@ def _cooccurrence(indicator: Indicator, findings: Findings, hits: list[Indicator
     return [span for hit in members for span in hit.evidence[:2]]
 
 
+# An amount has at most 31 digits and separators: from any start the scan is bounded (linear).
+_MONEY_RE = re.compile(
+    r"(?:[$€£₽]\s?\d[\d.,]*|\d[\d.,]{0,30}+\s?(?:[$€£₽]|eur|euro|usd|dollars?|gbp|pln|zł|lei|ron|rub|k\b))",
+    re.IGNORECASE,
+)
+
+
 def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     offers = [hit for hit in hits if hit.category == "organ" and hit.id != indicator.id]
     if not offers:
         return []
-    money = re.search(
-        r"(?:[$€£₽]\s?\d[\d.,]*|\d[\d.,]*\s?(?:[$€£₽]|eur|euro|usd|dollars?|gbp|pln|zł|lei|ron|rub|k\b))",
-        findings.text,
-        re.IGNORECASE,
-    )
+    money = _MONEY_RE.search(findings.text)
     if money:
         return offers[0].evidence[:2] + [Span(text=money.group(0), start=money.start(), end=money.end())]
     return offers[0].evidence[:2] if findings.has_price else []

@@ -27,7 +27,8 @@ OBFUSCATED_RE = re.compile(
     rf"({_COMMON_TLDS})\b",
     re.IGNORECASE,
 )
-_DOT_SPLIT_RE = re.compile(rf"{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s++(?:{_DOT_WORDS})\s++", re.IGNORECASE)
+# A separator follows a label, never a space: a run of spaces is entered once, not from each space.
+_DOT_SPLIT_RE = re.compile(rf"(?<!\s)(?:{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s++(?:{_DOT_WORDS})\s++)", re.IGNORECASE)
 
 
 def normalize_email(value: str) -> str | None:

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vigil.core.profiles import SiteProfile
 
-BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
+BLOCKABLE_RESOURCES = frozenset({"image", "font", "media"})
+# Schemes a rendered page may use without the network (data:, blob:, about:) or through the proxy.
+BROWSER_SCHEMES = frozenset({"http", "https", "ws", "wss", "data", "blob", "about"})
 
 
-def abort_request(request) -> bool:
-    """PLAYWRIGHT_ABORT_REQUEST: images, fonts and media are never needed to read an ad."""
-    return request.resource_type in BLOCKED_RESOURCES
+def abort_predicate(allowed: Iterable[str] = (), via_tor: bool = False) -> Callable[[Any], bool]:
+    """The browser's first filter (the proxy is the guard): True = abort this Playwright request.
+
+    Images, fonts and media are aborted unless the profile allows them (never over Tor); over Tor
+    the Tor policy's URL checks (v3 onions, no media by extension) apply to every request.
+    """
+    blocked = BLOCKABLE_RESOURCES - (set() if via_tor else set(allowed))
+
+    def abort(request) -> bool:
+        if request.resource_type in blocked:
+            return True
+        url = request.url
+        if url.split(":", 1)[0].lower() not in BROWSER_SCHEMES:
+            return True
+        if via_tor and url.startswith(("http:", "https:")):
+            from crawlers.tor import TorPolicyError, check_browser_url
+
+            try:
+                check_browser_url(url)
+            except TorPolicyError:
+                return True
+        return False
+
+    return abort
 
 
 def render_meta(profile: SiteProfile, page_type: str) -> dict[str, Any]:

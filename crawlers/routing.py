@@ -1,26 +1,24 @@
 """How a profile's pages travel: clear net or Tor, plain HTTP or a headless browser.
 
 Every routing decision lives here so that the Tor handler can be plugged in without touching the
-spider. A Tor profile is never crawled over the clear net: if the Tor handler is missing, the
-crawl is refused.
+spider. A Tor profile is never crawled over the clear net. A route's download handlers are merged
+into the project's (which switch off Scrapy's file, ftp, s3 and data handlers), never replace them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawlers.settings import DOWNLOAD_HANDLERS
 from vigil.core.config import Settings, TorInstance
 from vigil.core.onion import OnionAddressError, is_onion, validate_onion
 from vigil.core.profiles import SiteProfile
 from vigil.core.records import Network, RenderMode
 from vigil.core.tor.isolation import instance_for
 
-TOR_HANDLER = "crawlers.tor.TorDownloadHandler"
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+PLAYWRIGHT_HANDLER = "crawlers.browser.GuardedPlaywrightHandler"
 
 
 class RoutingError(Exception):
@@ -33,10 +31,6 @@ class Route:
     render_mode: RenderMode
     resolve_locally: bool
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-def tor_available() -> bool:
-    return importlib.util.find_spec("crawlers.tor") is not None
 
 
 def tor_instance(profile_id: str, settings: Settings) -> TorInstance:
@@ -64,14 +58,8 @@ def route(profile: SiteProfile, settings: Settings) -> Route:
         render_mode="playwright" if profile.render_js else "http",
         resolve_locally=profile.network != "tor",
     )
-    handlers: dict[str, str] = {}
     check_onions(profile)
     if profile.network == "tor":
-        if not tor_available():
-            raise RoutingError(
-                f"profile {profile.id}: network is tor but the Tor download handler (crawlers.tor) "
-                "is not installed; refusing to crawl it over the clear net"
-            )
         if profile.render_js and not settings.tor.allow_js:
             raise RoutingError(
                 f"profile {profile.id}: render_js over Tor is refused (set tor.allow_js to override; "
@@ -79,33 +67,20 @@ def route(profile: SiteProfile, settings: Settings) -> Route:
             )
         from crawlers.tor import tor_settings
 
-        handlers = {"http": TOR_HANDLER, "https": TOR_HANDLER}
         chosen.settings.update(tor_settings(settings, profile.id, profile.politeness.timeout))
     if profile.render_js:
-        handlers = {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER}
+        chosen.settings["DOWNLOAD_HANDLERS"] = {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER}
         chosen.settings.update(_playwright(profile, settings))
-    if handlers:
-        chosen.settings["DOWNLOAD_HANDLERS"] = handlers
+    if "DOWNLOAD_HANDLERS" in chosen.settings:
+        chosen.settings["DOWNLOAD_HANDLERS"] = {**DOWNLOAD_HANDLERS, **chosen.settings["DOWNLOAD_HANDLERS"]}
     return chosen
 
 
 def _playwright(profile: SiteProfile, settings: Settings) -> dict[str, Any]:
-    launch: dict[str, Any] = {
-        "executable_path": str(settings.crawl.chromium_path),
-        "headless": True,
-        "args": CHROMIUM_ARGS,
-        "timeout": profile.politeness.timeout * 1000,
-    }
-    options: dict[str, Any] = {
-        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
-        "PLAYWRIGHT_ABORT_REQUEST": "crawlers.rendering.abort_request",
-        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": profile.politeness.timeout * 1000,
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": profile.politeness.concurrency,
-    }
+    from crawlers.browser import playwright_settings
+
+    options = playwright_settings(profile, settings)
     if profile.network == "tor":
-        instance = tor_instance(profile.id, settings)
-        launch["proxy"] = {"server": f"socks5://{instance.socks_host}:{instance.socks_port}"}
         # Every request, robots.txt included, must go through the browser and so through Tor.
         options["VIGIL_RENDER_ALL_REQUESTS"] = True
     return options

@@ -6,36 +6,15 @@ Twisted's reactor runs once per process: one ``run_crawl`` per process.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 from vigil.core.config import Settings
-from vigil.core.profiles import SiteProfile
+from vigil.core.profiles import SiteProfile, job_profile
+from vigil.core.records import CrawlJob, CrawlSummary
 
 PROGRESS_INTERVAL = 0.5
-
-
-@dataclass
-class CrawlSummary:
-    job_id: str
-    profile_id: str
-    pages: int = 0
-    ads: int = 0
-    ad_ids: list[str] = field(default_factory=list)
-    published: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    ok: bool = False
-    skipped: dict[str, int] = field(default_factory=dict)
-    publish_failures: dict[str, int] = field(default_factory=dict)
-    finish_reason: str = ""
-    message: str = ""
-    seconds: float = 0.0
-    truncated: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
@@ -56,6 +35,7 @@ def summarise(job_id: str, profile_id: str, stats: dict[str, Any], spider, reaso
         publish_failures=publish_failures,
         finish_reason=reason,
         truncated=int(stats.get("vigil/truncated", 0)),
+        browser_refused=int(stats.get("vigil/browser_refused", 0)),
     )
     if publish_failures:
         summary.errors["publish_failed"] = sum(publish_failures.values())
@@ -76,6 +56,35 @@ def scrapy_settings(settings: Settings, overrides: dict[str, Any] | None = None)
     return values
 
 
+def load_profile_for_crawl(ref: str | Path, settings: Settings) -> SiteProfile:
+    """The profile a crawl names, checked as far as it can be before fetching anything: its file,
+    its route (Tor or surface), its headers and cookies. Raises ProfileError or RoutingError."""
+    from crawlers.routing import route
+    from vigil.core.profiles import find_profile
+
+    profile = find_profile(ref, settings.profiles_dir)
+    route(profile, settings)
+    profile.resolved_headers()
+    profile.resolved_cookies()
+    return profile
+
+
+def crawl_job(job: CrawlJob, settings: Settings, known: Collection[str] = ()) -> CrawlSummary:
+    """Run one crawl job in this process (once per process: Twisted's reactor) and summarise it."""
+    # A job arrives over Kafka: it may only name a profile file inside profiles_dir.
+    ref = job_profile(job.profile_id, job.profile_path, settings.profiles_dir)
+    return run_crawl(
+        load_profile_for_crawl(ref, settings),
+        settings,
+        job_id=job.job_id,
+        reason=job.reason,
+        max_pages=job.max_pages,
+        incremental=job.incremental,
+        known_ads=set(known) if job.incremental else None,
+        baseline=job.baseline,
+    )
+
+
 def run_crawl(
     profile: SiteProfile,
     settings: Settings,
@@ -84,7 +93,7 @@ def run_crawl(
     reason: str = "manual",
     max_pages: int | None = None,
     incremental: bool = False,
-    known_ads: Path | None = None,
+    known_ads: Path | Collection[str] | None = None,
     baseline: bool = False,
     publish: bool = True,
     overrides: dict[str, Any] | None = None,
@@ -150,7 +159,7 @@ def run_crawl(
         reason=reason,
         max_pages=max_pages,
         incremental=incremental,
-        known_ads=str(known_ads) if known_ads else None,
+        known_ads=known_ads,
         baseline=baseline,
     )
     deferred.addErrback(failed)

@@ -4,11 +4,13 @@ Project-wide defaults only; each profile's politeness, limits and routing are ap
 the site spider (crawlers/profile_settings.py, crawlers/routing.py).
 """
 
+from vigil.core.config import DEFAULT_USER_AGENT
+
 BOT_NAME = "vigil"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+USER_AGENT = DEFAULT_USER_AGENT
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False

@@ -39,6 +39,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.web.client import Agent
 
+from crawlers.settings import VIGIL_HTML_TYPES
 from crawlers.tor_socks import Socks5ClientEndpoint
 from vigil.core.config import TorInstance
 from vigil.core.onion import OnionAddressError, is_onion, validate_onion
@@ -57,7 +58,7 @@ HANDLER = "crawlers.tor.TorDownloadHandler"
 
 #: Onion circuits take seconds to build and onion services are slow: give each request longer.
 TOR_DOWNLOAD_TIMEOUT = 90
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+HTML_TYPES = frozenset(VIGIL_HTML_TYPES)
 MEDIA_EXTENSIONS = frozenset(
     """
     jpg jpeg jpe png gif webp bmp svg svgz ico tif tiff avif heic heif jxl apng
@@ -96,11 +97,51 @@ def check_url(url: str) -> None:
         raise TorPolicyError(f"refused over Tor: scheme {parts.scheme!r} ({url})")
     if looks_like_media(url):
         raise TorPolicyError(f"refused over Tor: media/asset URL not fetched ({url})")
-    if is_onion(parts.hostname):
+    check_host(parts.hostname)
+
+
+# With tor.allow_js the browser needs the page's scripts and styles; every other asset stays refused.
+BROWSER_ASSET_EXTENSIONS = frozenset({"js", "mjs", "css"})
+BROWSER_TYPES = frozenset(
+    {
+        *HTML_TYPES,
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "application/json",
+        "text/plain",
+        "text/xml",
+        "application/xml",
+    }
+)
+
+
+def check_host(host: str | None) -> None:
+    """An onion host must be a valid v3 address (v2 and bad checksums are refused)."""
+    if is_onion(host):
         try:
-            validate_onion(parts.hostname or "")
+            validate_onion(host or "")
         except OnionAddressError as exc:
             raise TorPolicyError(f"refused over Tor: {exc}") from None
+
+
+def check_browser_url(url: str) -> None:
+    """check_url for a rendered page's own requests: as strict, except that scripts and styles load."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        raise TorPolicyError(f"refused over Tor: scheme {parts.scheme!r} ({url})")
+    ext = splitext(parts.path)[1].lower().lstrip(".")
+    if ext in MEDIA_EXTENSIONS and ext not in BROWSER_ASSET_EXTENSIONS:
+        raise TorPolicyError(f"refused over Tor: media/asset URL not fetched ({url})")
+    check_host(parts.hostname)
+
+
+def browser_type_allowed(content_type: str) -> bool:
+    """A rendered page over Tor may receive HTML, scripts, styles and data; never media or binaries."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in BROWSER_TYPES or media_type.endswith(("+json", "+xml"))
 
 
 def tor_settings(settings: Settings, profile_id: str, timeout: float = 0) -> dict[str, Any]:

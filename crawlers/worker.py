@@ -1,23 +1,22 @@
-"""The crawl worker: consumes crawl jobs and runs each as ``vigil crawl`` in a subprocess.
+"""The crawl worker: consumes crawl jobs and runs each crawl in a child process.
 
-A subprocess, because it is exactly the code an analyst runs by hand (Scrapy's reactor cannot be
-restarted in-process either), and a crash or a hung crawl is contained and killed on time.
+A child process, because Scrapy's reactor cannot be restarted in-process, and a crash or a hung
+crawl is contained and killed on time. The child runs ``crawlers.runner.crawl_job``, which takes
+the ``CrawlJob`` and returns the ``CrawlSummary`` record, the same code ``vigil crawl`` runs.
 Jobs of one profile run one at a time, in order; up to ``slots`` profiles crawl at once.
-A job's offset is committed only when its crawl has ended (finished, or failed after its
-retries), and only once every earlier job of its partition has ended too.
+The shared consumer loop (``vigil.core.consumer``) commits a job's offset only when its crawl has
+ended (finished, or failed after its retries), and only once every earlier job of its partition
+has ended too (``held``).
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,14 +28,13 @@ from pydantic import ValidationError
 
 from crawlers.job_status import JobStatusReporter
 from vigil.core.config import Settings
-from vigil.core.consumer import subscribe_when_ready
-from vigil.core.kafka import report_lag
-from vigil.core.records import CrawlJob, JobStatus, utcnow
+from vigil.core.consumer import Batch, ConsumerLoop, Handler
+from vigil.core.metrics import add_counts, counter_snapshot
+from vigil.core.records import CrawlJob, CrawlSummary, JobStatus, utcnow
 
 log = structlog.get_logger("vigil.crawl_worker")
 
 STDERR_TAIL = 2000
-INVALID_PROFILE = 2  # `vigil crawl`: the profile or configuration is invalid; retrying cannot help
 
 
 class CrawlFailed(Exception):
@@ -74,8 +72,9 @@ class OffsetTracker:
             self.open.pop(tp, None)
             self.next.pop(tp, None)
 
-    def committable(self) -> dict[Any, int]:
-        return {tp: min(self.open[tp]) if self.open.get(tp) else nxt for tp, nxt in self.next.items()}
+    def held(self) -> dict[Any, int]:
+        """Per partition, the earliest job that has not ended (commits must stop before it)."""
+        return {tp: min(offsets) for tp, offsets in self.open.items() if offsets}
 
 
 def known_ads(es, index: str, profile_id: str) -> set[str]:
@@ -93,109 +92,90 @@ def known_ads(es, index: str, profile_id: str) -> set[str]:
     return found
 
 
-class CrawlWorker:
-    def __init__(self, settings: Settings, *, slots: int | None = None, config_path: Path | None = None):
+class CrawlHandler(Handler):
+    name = "crawl"
+
+    def __init__(self, settings: Settings, *, slots: int | None = None):
         self.settings = settings
         self.config = settings.jobs
         self.slots = slots or self.config.slots
-        self.config_path = config_path
-        self.topic = settings.kafka.topics.crawl_jobs
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        self.stop_event = threading.Event()
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.stopping = threading.Event()
+        self.processes: dict[str, multiprocessing.Process] = {}
         self.lock = threading.Lock()
         self.last_crawl: dict[str, set[str]] = {}
+        self.tracker = OffsetTracker()
+        self.queues: dict[str, deque[Pending]] = {}
+        self.running: dict[str, Future] = {}
 
-    def stop(self, *_: Any) -> None:
-        if not self.stop_event.is_set():
-            log.info("stop requested: running crawls are ended and re-delivered later")
-        self.stop_event.set()
+    def start(self, loop: ConsumerLoop) -> None:
+        from vigil.core.elastic import client
+
+        self.loop = loop
+        self.es = client(self.settings.es)
+        self.status = JobStatusReporter(self.settings, loop.producer, self.es)
+        self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="crawl")
+        if self.settings.tor.health_interval_seconds:
+            threading.Thread(target=self._watch_tor, name="tor-health", daemon=True).start()
+        log.info("crawl worker started", slots=self.slots)
+
+    def _watch_tor(self) -> None:
+        """Keep the Tor gauges (bootstrap, built circuits) current for /metrics and its alerts."""
+        from vigil.core.tor.control import health
+
+        while not self.stopping.is_set():
+            for instance in self.settings.tor.instances:
+                try:
+                    health(instance)
+                except Exception as exc:  # noqa: BLE001 - a probe must never take the worker down
+                    log.warning("tor health check failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            self.stopping.wait(self.settings.tor.health_interval_seconds)
+
+    def stop(self) -> None:
+        """Running crawls are ended now; their jobs are not committed, so they are re-delivered."""
+        self.stopping.set()
         with self.lock:
             for process in self.processes.values():
                 _terminate(process)
 
-    def run(self) -> int:
-        """Consume until SIGTERM/SIGINT; returns the process exit code."""
-        from kafka import ConsumerRebalanceListener
-
-        from vigil.core import kafka
-        from vigil.core.elastic import client
-
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.es = client(self.settings.es)
-        self.producer = kafka.producer(self.settings.kafka)
-        self.status = JobStatusReporter(self.settings, self.producer, self.es)
-        self.tracker = OffsetTracker()
-        self.committed: dict[Any, int] = {}
-        self.queues: dict[str, deque[Pending]] = {}
-        self.running: dict[str, Future] = {}
-        self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="crawl")
-        worker = self
-
-        class Rebalance(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                # Runs on kafka-python's IO thread: no blocking calls (no commit) here; the jobs
-                # not yet committed are re-delivered to the partitions' next owner.
-                worker._drop_queued(revoked)
-
-            def on_partitions_assigned(self, assigned):
-                log.info("partitions assigned", partitions=sorted(tp.partition for tp in assigned))
-
-        self.consumer = kafka.consumer(
-            self.settings.kafka, self.config.group_id, max_poll_records=self.slots * 2
-        )
-        if not subscribe_when_ready(self.consumer, self.topic, self.stop_event, Rebalance()):
-            self.consumer.close(autocommit=False)
-            self.producer.close(timeout=10)
-            return 0
-        log.info("crawl worker started", topic=self.topic, group=self.config.group_id, slots=self.slots)
-        lag_at = 0.0
-        try:
-            while not self.stop_event.is_set():
-                backlog = sum(len(q) for q in self.queues.values())
-                if backlog >= self.slots * 4:
-                    self.consumer.pause(*self.consumer.assignment())
-                else:
-                    self.consumer.resume(*self.consumer.paused())
-                polled = self.consumer.poll(timeout_ms=200)
-                for records in polled.values():
-                    for record in records:
-                        self._accept(record)
-                self._reap()
-                self._dispatch()
-                self._commit()
-                if time.monotonic() - lag_at > 10:
-                    lag_at = time.monotonic()
-                    self._report_lag()
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self._reap()
-            self._commit()
-            self.consumer.close(autocommit=False)
-            self.producer.close(timeout=10)
-            log.info("crawl worker stopped")
-        return 0
-
-    def _accept(self, record) -> None:
+    def handle(self, batch: Batch) -> None:
         from kafka import TopicPartition
 
-        tp = TopicPartition(record.topic, record.partition)
-        try:
-            job = CrawlJob.from_bytes(record.value)
-        except ValidationError as exc:
-            log.error(
-                "unreadable crawl job skipped",
-                partition=record.partition,
-                offset=record.offset,
-                error=str(exc),
+        for record in batch.records:
+            try:
+                job = CrawlJob.from_bytes(record.value or b"")
+            except ValidationError as exc:
+                batch.dead_letter(record, "schema", str(exc))
+                continue
+            self.tracker.add(TopicPartition(record.topic, record.partition), record.offset)
+            self.queues.setdefault(job.profile_id, deque()).append(
+                Pending(record.topic, record.partition, record.offset, job)
             )
-            return
-        self.tracker.add(tp, record.offset)
-        self.queues.setdefault(job.profile_id, deque()).append(
-            Pending(record.topic, record.partition, record.offset, job)
-        )
-        self.status.report(self._status(job, "queued"))
+            self.status.report(self._status(job, "queued"))
+
+    def tick(self) -> None:
+        self._reap()
+        self._dispatch()
+
+    def held(self) -> dict[Any, int]:
+        return self.tracker.held()
+
+    def backlogged(self) -> bool:
+        return sum(len(q) for q in self.queues.values()) >= self.slots * 4
+
+    def revoked(self, partitions: set[Any]) -> None:
+        # Runs inside poll(): no blocking calls here; the dropped jobs go to the partitions' next owner.
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        for queue in self.queues.values():
+            kept = [p for p in queue if (p.topic, p.partition) not in revoked]
+            queue.clear()
+            queue.extend(kept)
+        self.tracker.forget([tp for tp in list(self.tracker.next) if (tp.topic, tp.partition) in revoked])
+
+    def close(self) -> None:
+        self.stop()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._reap()
 
     def _dispatch(self) -> None:
         for profile_id, queue in self.queues.items():
@@ -242,38 +222,6 @@ class CrawlWorker:
                 continue
             self.tracker.done(TopicPartition(pending.topic, pending.partition), pending.offset)
 
-    def _drop_queued(self, revoked) -> None:
-        revoked = {(tp.topic, tp.partition) for tp in revoked}
-        for queue in self.queues.values():
-            kept = [p for p in queue if (p.topic, p.partition) not in revoked]
-            queue.clear()
-            queue.extend(kept)
-        gone = [tp for tp in list(self.tracker.next) if (tp.topic, tp.partition) in revoked]
-        self.tracker.forget(gone)
-        for tp in gone:
-            self.committed.pop(tp, None)
-
-    def _commit(self) -> None:
-        from kafka.errors import CommitFailedError, KafkaError
-        from kafka.structs import OffsetAndMetadata
-
-        owned = self.consumer.assignment()
-        wanted = {
-            tp: o
-            for tp, o in self.tracker.committable().items()
-            if tp in owned and self.committed.get(tp) != o
-        }
-        if not wanted:
-            return
-        try:
-            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in wanted.items()})
-            self.committed.update(wanted)
-        except (CommitFailedError, KafkaError) as exc:
-            log.warning("commit refused (rebalance); the new owner re-runs uncommitted jobs", error=str(exc))
-
-    def _report_lag(self) -> None:
-        report_lag(self.consumer, self.config.group_id, self.topic)
-
     def _status(self, job: CrawlJob, state: str, **fields: Any) -> JobStatus:
         return JobStatus(
             job_id=job.job_id,
@@ -291,7 +239,7 @@ class CrawlWorker:
         started = utcnow()
         error = ""
         for attempt in range(1, self.config.attempts + 1):
-            if self.stop_event.is_set():
+            if self.stopping.is_set():
                 return None
             self.status.report(self._status(job, "running", attempt=attempt, started_at=started))
             try:
@@ -304,18 +252,16 @@ class CrawlWorker:
             except Exception as exc:  # noqa: BLE001 - e.g. Elasticsearch down: counts as a failed attempt
                 error = f"{type(exc).__name__}: {exc}"
             else:
-                ad_ids = [str(a) for a in summary.get("ad_ids") or []]
-                self.last_crawl[job.profile_id] = set(ad_ids)
+                self.last_crawl[job.profile_id] = set(summary.ad_ids)
                 final = self._status(
                     job,
                     "finished",
                     attempt=attempt,
-                    pages=int(summary.get("pages") or 0),
-                    ads=int(summary.get("ads") or len(ad_ids)),
-                    new_ads=len(set(ad_ids) - known),
-                    published=int(summary.get("published") or 0),
-                    errors={str(k): int(v) for k, v in (summary.get("errors") or {}).items()},
-                    message="" if summary.get("ok", True) else "the crawl reported errors",
+                    pages=summary.pages,
+                    ads=summary.ads or len(summary.ad_ids),
+                    new_ads=len(set(summary.ad_ids) - known),
+                    published=summary.published,
+                    errors=summary.errors,
                     started_at=started,
                     finished_at=utcnow(),
                 )
@@ -328,7 +274,7 @@ class CrawlWorker:
                     new_ads=final.new_ads,
                 )
                 return final
-            if self.stop_event.is_set():
+            if self.stopping.is_set():
                 return None
             log.warning(
                 "crawl attempt failed",
@@ -338,7 +284,7 @@ class CrawlWorker:
                 error=error[-500:],
             )
             if attempt < self.config.attempts:
-                self.stop_event.wait(self.config.backoff_seconds * 2 ** (attempt - 1))
+                self.stopping.wait(self.config.backoff_seconds * 2 ** (attempt - 1))
         final = self._status(
             job,
             "failed",
@@ -357,66 +303,85 @@ class CrawlWorker:
         found = known_ads(self.es, self.settings.es.indices.ads, profile_id)
         return found | self.last_crawl.get(profile_id, set())
 
-    def command(self, job: CrawlJob, known_file: Path | None) -> list[str]:
-        """The ``vigil crawl`` command line for a job, with this worker's configuration."""
-        command = [sys.executable, "-c", "from vigil.app.cli import main; main()"]
-        if self.config_path:
-            command += ["--config", str(self.config_path)]
-        profile = (
-            job.profile_path if job.profile_path and Path(job.profile_path).is_file() else job.profile_id
-        )
-        command += ["crawl", profile, "--job-id", job.job_id, "--reason", job.reason, "--json"]
-        if job.max_pages:
-            command += ["--max-pages", str(job.max_pages)]
-        if job.incremental and known_file is not None:
-            command += ["--incremental", "--known-ads", str(known_file)]
-        if job.baseline:
-            command += ["--baseline"]
-        return command
-
-    def crawl(self, job: CrawlJob, known: set[str]) -> dict[str, Any]:
-        """Run the crawl subprocess; its one JSON summary line, or CrawlFailed."""
+    def crawl(self, job: CrawlJob, known: set[str]) -> CrawlSummary:
+        """Run ``crawl_job`` in a child process; its CrawlSummary, or CrawlFailed."""
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
         with tempfile.TemporaryDirectory(prefix="vigil-crawl-") as tmp:
-            known_file = None
-            if job.incremental:
-                known_file = Path(tmp) / "known-ads.txt"
-                known_file.write_text("".join(f"{ad}\n" for ad in sorted(known)), encoding="utf-8")
-            command = self.command(job, known_file)
-            process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                preexec_fn=_die_with_parent,
+            log_path = Path(tmp) / "crawl.log"
+            process = context.Process(
+                target=_crawl_child,
+                args=(job.model_dump_json(), self.settings, sorted(known), str(log_path), sender),
+                name=f"crawl-{job.profile_id}",
+                daemon=False,
             )
             with self.lock:
+                if self.stopping.is_set():
+                    raise CrawlFailed("stopped")
+                process.start()
                 self.processes[job.job_id] = process
+            sender.close()
             try:
-                stdout, stderr = process.communicate(timeout=self.config.timeout_seconds)
-            except subprocess.TimeoutExpired:
-                _terminate(process)
-                process.communicate()
-                raise CrawlFailed(f"crawl timed out after {self.config.timeout_seconds:g}s") from None
+                answer = receiver.recv() if receiver.poll(self.config.timeout_seconds) else None
+            except EOFError:
+                answer = None
             finally:
+                timed_out = process.is_alive() and answer is None
+                if not timed_out:
+                    process.join(30)
+                _terminate(process)
                 with self.lock:
                     self.processes.pop(job.job_id, None)
-        summary = _summary(stdout)
-        if process.returncode != 0:
-            raise CrawlFailed(
-                f"vigil crawl exited with {process.returncode}: {stderr.strip()[-STDERR_TAIL:]}",
-                permanent=process.returncode == INVALID_PROFILE,
-            )
-        if summary is None:
-            raise CrawlFailed(f"vigil crawl printed no JSON summary: {stderr.strip()[-STDERR_TAIL:]}")
+                receiver.close()
+                tail = _tail(log_path)
+        if timed_out:
+            raise CrawlFailed(f"crawl timed out after {self.config.timeout_seconds:g}s")
+        if answer is None:
+            raise CrawlFailed(f"the crawl process exited with {process.exitcode}: {tail}")
+        kind, value, counts = answer
+        add_counts(counts)
+        if kind == "invalid":
+            raise CrawlFailed(f"the profile or configuration is invalid: {value}", permanent=True)
+        if kind == "error":
+            raise CrawlFailed(f"{value}: {tail}")
+        summary = CrawlSummary.model_validate_json(value)
+        if not summary.ok:
+            raise CrawlFailed(f"crawl of {job.profile_id} failed: {summary.message or summary.finish_reason}: {tail}")
         return summary
 
 
-def _summary(stdout: str) -> dict[str, Any] | None:
-    for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None
+def _crawl_child(job_json: str, settings: Settings, known: list[str], log_path: str, sender) -> None:
+    """The child process: its own session (so the whole process group can be killed, Chromium
+    included), dies with the worker, logs to a file whose tail explains a failure."""
+    from crawlers.routing import RoutingError
+    from crawlers.runner import crawl_job
+    from vigil.core.profiles import ProfileError
+
+    os.setsid()
+    _die_with_parent()
+    with open(log_path, "ab", buffering=0) as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+    try:
+        summary = crawl_job(CrawlJob.model_validate_json(job_json), settings, set(known))
+        answer = ("summary", summary.model_dump_json())
+    except (ProfileError, RoutingError) as exc:
+        answer = ("invalid", str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported to the worker, which retries the job
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        sender.send((*answer, counter_snapshot()))
+    finally:
+        sender.close()
+
+
+def _tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - STDERR_TAIL))
+            return handle.read().decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _load_prctl():
@@ -443,14 +408,27 @@ def _die_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _terminate(process: subprocess.Popen) -> None:
+def _terminate(process) -> None:
     """SIGTERM the crawl's process group, SIGKILL it if it is still there after 10 s."""
-    if process.poll() is not None:
+    if process.pid is None or process.exitcode is not None:
         return
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        process.join(10)
+        if process.exitcode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.join(5)
     except ProcessLookupError:
         return
+
+
+def run_crawl_worker(settings: Settings, *, slots: int | None = None) -> int:
+    handler = CrawlHandler(settings, slots=slots)
+    return ConsumerLoop(
+        settings,
+        handler,
+        group=settings.jobs.group_id,
+        topic=settings.kafka.topics.crawl_jobs,
+        batch_size=handler.slots * 2,
+        poll_ms=200,
+    ).run()

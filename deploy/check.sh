@@ -63,7 +63,7 @@ runtime_install() {
     rm -f "$venv"/.src-*; touch "$venv/.src-$src"
   fi
   local role
-  for role in "worker crawl" "worker enrich" "worker alerts" "scheduler" "init" "retention apply"; do
+  for role in "worker crawl" "worker enrich" "worker alerts" "worker images" "scheduler" "init" "retention apply"; do
     # Through the image's entrypoint, as a container would start it.
     # shellcheck disable=SC2086
     if ! PATH=$venv/bin:$PATH deploy/docker-entrypoint.sh $role --help >/dev/null; then

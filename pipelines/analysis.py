@@ -31,7 +31,7 @@ from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_
 from vigil.core.config import LimitsSettings
 from vigil.core.entities import scan_entities
 from vigil.core.metrics import LIMITS_HIT
-from vigil.core.records import AdDocument, Entity, RawPage, Span, ad_key
+from vigil.core.records import ENTITY_FIELDS, AdDocument, Entity, RawPage, Span, ad_key
 
 ANALYZER_VERSION = "1.2.0"
 TRUNCATED_TEXT_CHARS = 5000
@@ -200,12 +200,8 @@ def analyze(page: RawPage, limits: LimitsSettings | None = None) -> AdDocument:
         image_urls=image_urls(tree, page.final_url or page.url, metadata) if tree is not None else [],
         metadata=metadata,
         entities=entities,
-        phones=values("phone"),
-        emails=values("email"),
-        wallets=values("wallet"),
-        handles=values("handle"),
         urls=values("url"),
-        onions=values("onion"),
+        **{name: values(entity_type) for entity_type, name in ENTITY_FIELDS.items()},
         ages=sorted({age for age, _ in age_spans}),
         ethnicities=_unique([name for name, _ in ethnicity_spans]),
         providers=max((count for count, _ in provider_spans), default=None),
@@ -216,6 +212,7 @@ def analyze(page: RawPage, limits: LimitsSettings | None = None) -> AdDocument:
         risk_explanation=explanation,
         escalate=escalate,
         content_hash=content_hash(ad_title, text),
+        analyzer_version=ANALYZER_VERSION,
         signature=signature_values(signature),
         cluster_id=cluster_id(signature),
         fetched_at=page.fetched_at,

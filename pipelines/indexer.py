@@ -27,8 +27,9 @@ from typing import Any, Literal
 import structlog
 
 from vigil.core.config import Indices, LimitsSettings
+from vigil.core.consumer import Retriable
 from vigil.core.metrics import BULK_LATENCY, ENRICH_ERRORS, LIMITS_HIT
-from vigil.core.records import AdDocument, RawPage, doc_id
+from vigil.core.records import ENTITY_FIELDS, AdDocument, RawPage, doc_id
 
 log = structlog.get_logger(__name__)
 
@@ -36,24 +37,20 @@ RECORD_HISTORY = 32
 AD_KEYS_CAP = 1000
 CONFLICT_ROUNDS = 5
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
-ENTITY_LISTS = {
-    "phone": "phones",
-    "email": "emails",
-    "wallet": "wallets",
-    "handle": "handles",
-    "onion": "onions",
-}
 PAGE_FIELDS = (
     "record_id", "profile_id", "network", "job_id", "url", "canonical_url", "final_url", "page_type",
     "status", "content_type", "depth", "referrer", "render_mode", "body_sha256", "body_bytes",
     "truncated", "fetched_at",
 )  # fmt: skip
 
-Status = Literal["new", "changed", "seen", "stale", "duplicate"]
+Status = Literal["new", "changed", "seen", "stale", "duplicate", "reanalysed"]
+IMAGE_FIELDS = {"images": [], "image_hashes": [], "ocr_text": ""}
 
 
-class ElasticUnavailable(Exception):
+class ElasticUnavailable(Retriable):
     """Elasticsearch cannot take the batch now (down, overloaded, alias missing): retry it later."""
+
+    service = "Elasticsearch"
 
 
 @dataclass
@@ -125,19 +122,40 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         incoming.update(first_seen=seen_at, last_seen=seen_at, seen_count=1, record_ids=[doc.record_id])
         return incoming, "new"
     record_ids = list(existing.get("record_ids") or [])
+    older = existing.get("fetched_at") and seen_at and _when(seen_at) < _when(existing["fetched_at"])
     if doc.record_id in record_ids:
-        return None, "duplicate"
+        if older or existing.get("analyzer_version") == doc.analyzer_version:
+            return None, "duplicate"
+        # The ad's newest record analysed again by another analyser version (a replay after an
+        # upgrade): its content is replaced in place; it was counted when it first arrived.
+        kept = {name: existing.get(name) for name in ("first_seen", "last_seen", "seen_count", "record_ids")}
+        return keep_image_findings(existing, {**incoming, **kept}), "reanalysed"
     counters = {
         "first_seen": _earliest(existing.get("first_seen"), seen_at),
         "last_seen": _latest(existing.get("last_seen"), seen_at),
         "seen_count": int(existing.get("seen_count") or 0) + 1,
         "record_ids": [*record_ids, doc.record_id][-RECORD_HISTORY:],
     }
-    older = existing.get("fetched_at") and seen_at and _when(seen_at) < _when(existing["fetched_at"])
     if older:
         return {**existing, **counters}, "stale"
     status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"
-    return {**incoming, **counters}, status
+    return keep_image_findings(existing, {**incoming, **counters}), status
+
+
+def keep_image_findings(existing: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """The image worker's findings (docs/images.md) survive a new fetch of the ad's text: its
+    fields, and its ``source: image`` entities with their values in the entity lists. The image
+    worker replaces them when it handles the ad's event."""
+    for name, empty in IMAGE_FIELDS.items():
+        merged[name] = existing.get(name) or empty
+    found = [e for e in existing.get("entities") or [] if e.get("source") == "image"]
+    if found:
+        merged["entities"] = [*(e for e in merged.get("entities") or [] if e.get("source") != "image"), *found]
+        for entity in found:
+            attribute = ENTITY_FIELDS.get(entity["type"])
+            if attribute and entity["value"] not in merged.get(attribute, []):
+                merged[attribute] = [*merged.get(attribute, []), entity["value"]]
+    return merged
 
 
 def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:
@@ -147,7 +165,7 @@ def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:
         refs.setdefault(
             f"{entity.type}:{entity.value}", {"type": entity.type, "value": entity.value, "kind": entity.kind}
         )
-    for kind, attribute in (*ENTITY_LISTS.items(), ("url", "urls")):
+    for kind, attribute in (*ENTITY_FIELDS.items(), ("url", "urls")):
         for value in getattr(doc, attribute):
             refs.setdefault(f"{kind}:{value}", {"type": kind, "value": value, "kind": None})
     return refs

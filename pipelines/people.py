@@ -48,6 +48,8 @@ ETHNICITY_RE = re.compile(
     r"(?<![^\W\d_])(" + "|".join(sorted(map(re.escape, _TERM_TO_ETHNICITY), key=len, reverse=True)) + r")(?![^\W\d_])",
     re.IGNORECASE,
 )
+#: Terms that are also given names: capitalised, they name a person ("sunt Bianca"), not an ethnicity.
+GIVEN_NAMES = frozenset({"bianca", "blanca", "india"})
 _EXCLUSION_BEFORE = re.compile(r"(?:\bno|\bnot|\bnever|\bkeine?|\bpas\s+de|\bsin|\bniet|\bgeen)\s+(?:\w+\s+)?$", re.IGNORECASE)
 # Applied with .match to the 20 characters after a term: \s{0,20} says so, and stays linear anywhere.
 _EXCLUSION_AFTER = re.compile(r"\s{0,20}(?:men|guys|males|gentlemen|clients|only\s+men|männer|hommes|hombres|mannen)\b", re.IGNORECASE)
@@ -81,6 +83,9 @@ class TermMatch:
 
 def find_ethnicities(text: str) -> Iterator[TermMatch]:
     for match in ETHNICITY_RE.finditer(text):
+        term = match.group(1)
+        if term[0].isupper() and term.lower() in GIVEN_NAMES and not term.isupper():
+            continue
         if _EXCLUSION_BEFORE.search(text[max(0, match.start() - 25) : match.start()]):
             continue
         after = text[match.end() : match.end() + 20]

@@ -19,6 +19,10 @@ _TAG_RE = re.compile(r"<[a-zA-Z/!][^<>]*>")  # no '<' inside: an unclosed "<a <a
 _CP1252_EXTRA = "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 _MOJIBAKE_RE = re.compile(rf"(?:[\u00c2-\u00f4](?:[\u0080-\u00bf]|[{_CP1252_EXTRA}]){{1,3}})+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Invisible characters that reorder or hide text (a right-to-left override turns "gpj.exe" into
+# "exe.jpg" on screen; a zero-width space splits a phone number): bidi embeddings, overrides,
+# isolates and marks, zero-width spaces and joiners, word joiner, invisible operators, BOM, soft hyphen.
+_INVISIBLE_RE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e]")
 _BOILERPLATE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "form", "iframe")
 MAX_TEXT_CHARS = 1_000_000  # a safety bound for every caller; analysis cuts to limits.text_chars
 MAX_IMAGES = 50
@@ -44,10 +48,11 @@ def fix_mojibake(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Unescape entities, repair mojibake, normalise line ends and trailing spaces."""
+    """Unescape entities, repair mojibake, drop controls and invisible bidi/zero-width characters,
+    normalise line ends and trailing spaces."""
     text = html.unescape(text or "")
     text = fix_mojibake(text).replace("\r\n", "\n").replace("\r", "\n").replace("\ufffd", " ")
-    text = _CONTROL_RE.sub("", text)
+    text = _INVISIBLE_RE.sub("", _CONTROL_RE.sub("", text))
     text = re.sub(r"[ \t\u00a0]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()[:MAX_TEXT_CHARS]

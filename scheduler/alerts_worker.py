@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import json
 import queue
-import signal
 import sys
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -33,15 +30,11 @@ from scheduler.alert_store import Alert, AlertStore, alert_id
 from scheduler.delivery import Delivery, mask
 from scheduler.rules import AlertsConfig, Match, RulesError, evaluate, load_rules, rules_path
 from vigil.core.config import Settings
-from vigil.core.consumer import subscribe_when_ready
-from vigil.core.kafka import report_lag
+from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import ALERTS_FAILED, ALERTS_SENT
 from vigil.core.records import AdEvent, doc_id, utcnow
 
 log = structlog.get_logger("vigil.alerts")
-
-BACKOFF_START = 1.0
-BACKOFF_MAX = 30.0
 
 
 class ElasticContext:
@@ -209,26 +202,18 @@ class Outbox(threading.Thread):
             )
 
 
-class AlertsWorker:
-    def __init__(self, settings: Settings, config: AlertsConfig, *, group: str | None = None):
+class AlertsHandler(Handler):
+    name = "alerts"
+
+    def __init__(self, settings: Settings, config: AlertsConfig):
         self.settings = settings
         self.config = config
-        self.group = group or settings.alerts.group_id
-        self.topic = settings.kafka.topics.ad_events
-        self.stopping = threading.Event()
         self.outboxes_stop = threading.Event()
+        self.outboxes: dict[str, Outbox] = {}
 
-    def stop(self, *_: Any) -> None:
-        if not self.stopping.is_set():
-            log.info("stop requested: finishing the claimed alerts")
-        self.stopping.set()
-
-    def run(self) -> int:
-        from vigil.core import kafka
+    def start(self, loop: ConsumerLoop) -> None:
         from vigil.core.elastic import client
 
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
         cfg = self.settings.alerts
         self.es = client(self.settings.es)
         self.store = AlertStore(self.es, self.settings.es.indices.alerts)
@@ -246,45 +231,30 @@ class AlertsWorker:
         }
         for outbox in self.outboxes.values():
             outbox.start()
-        self.consumer = kafka.consumer(self.settings.kafka, self.group, max_poll_records=100)
-        if not subscribe_when_ready(self.consumer, self.topic, self.stopping):
-            self.consumer.close(autocommit=False)
-            self.outboxes_stop.set()
-            return 0
         log.info(
             "alerts worker started",
-            topic=self.topic,
-            group=self.group,
             rules=[r.id for r in self.config.rules],
             subscribers={s.id: [mask(u) for u in s.urls] for s in self.config.subscribers},
         )
-        lag_at = 0.0
-        try:
-            while not self.stopping.is_set():
-                polled = self.consumer.poll(timeout_ms=200)
-                for records in polled.values():
-                    for record in records:
-                        if not self._retrying(lambda r=record: self.handle(r.value)):
-                            return 0
-                    self._commit(records)
-                if time.monotonic() - lag_at > 10:
-                    lag_at = time.monotonic()
-                    self._report_lag()
-        finally:
-            self.consumer.close(autocommit=False)
-            self.outboxes_stop.set()
-            for outbox in self.outboxes.values():
-                outbox.join()
-            log.info("alerts worker stopped")
-        return 0
 
-    def handle(self, value: bytes) -> list[Alert]:
+    def handle(self, batch: Batch) -> None:
+        """Claim and enqueue the alerts each event fires; Elasticsearch errors fail the batch (the
+        loop retries it: claims are create-only, so a retried event alerts nobody twice)."""
+        for record in batch.records:
+            try:
+                event = AdEvent.from_bytes(record.value or b"")
+            except ValidationError as exc:
+                batch.dead_letter(record, "schema", str(exc))
+                continue
+            self.handle_event(event)
+
+    def close(self) -> None:
+        self.outboxes_stop.set()
+        for outbox in self.outboxes.values():
+            outbox.join()
+
+    def handle_event(self, event: AdEvent) -> list[Alert]:
         """Claim and enqueue the alerts one event fires; returns those newly claimed."""
-        try:
-            event = AdEvent.from_bytes(value)
-        except ValidationError as exc:
-            log.error("unreadable ad event skipped", error=str(exc)[:500])
-            return []
         claimed = []
         for match in evaluate(self.config, event, self.context):
             title, message = describe(match, event)
@@ -315,60 +285,6 @@ class AlertsWorker:
                 self.outboxes[alert.subscriber].put(alert)
         return claimed
 
-    def _retrying(self, step) -> bool:
-        """Run ``step`` until Elasticsearch answers; False if stopped first (nothing committed).
-
-        Elasticsearch errors are retried with backoff; any other error is a bug with this event:
-        logged with its traceback and the event skipped, so one bad event cannot stall the rest.
-        """
-        from elasticsearch import ApiError, TransportError
-
-        delay = BACKOFF_START
-        while True:
-            try:
-                step()
-                return True
-            except (ApiError, TransportError) as exc:
-                log.error(
-                    "event not processed; retrying",
-                    error=f"{type(exc).__name__}: {exc}"[:500],
-                    retry_in=delay,
-                )
-            except Exception:
-                log.exception("event skipped: it made the worker fail")
-                return True
-            if self._wait(delay):
-                return False
-            delay = min(delay * 2, BACKOFF_MAX)
-
-    def _wait(self, seconds: float) -> bool:
-        """Sleep while polling paused partitions (so the group keeps us); True if stopped."""
-        deadline = time.monotonic() + seconds
-        while not self.stopping.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.consumer.pause(*self.consumer.assignment())
-            for tp, batch in self.consumer.poll(timeout_ms=int(min(remaining, 0.5) * 1000)).items():
-                self.consumer.seek(tp, batch[0].offset)
-        return True
-
-    def _commit(self, records) -> None:
-        from kafka import TopicPartition
-        from kafka.errors import KafkaError
-        from kafka.structs import OffsetAndMetadata
-
-        self.consumer.resume(*self.consumer.paused())
-        last = records[-1]
-        tp = TopicPartition(last.topic, last.partition)
-        try:
-            self.consumer.commit({tp: OffsetAndMetadata(last.offset + 1, "", -1)})
-        except KafkaError as exc:
-            log.warning("commit refused; re-delivered events are deduplicated", error=str(exc))
-
-    def _report_lag(self) -> None:
-        report_lag(self.consumer, self.group, self.topic)
-
 
 def run_alerts_worker(settings: Settings, rules: Path | None) -> int:
     """Load the rules (exit 2 naming the problem if invalid), then run the worker."""
@@ -379,4 +295,7 @@ def run_alerts_worker(settings: Settings, rules: Path | None) -> int:
         log.error("invalid alert rules", error=str(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return AlertsWorker(settings, config).run()
+    handler = AlertsHandler(settings, config)
+    return ConsumerLoop(
+        settings, handler, group=settings.alerts.group_id, topic=settings.kafka.topics.ad_events, batch_size=100
+    ).run()

@@ -84,16 +84,6 @@ class Lease:
         """True if the last renewal is recent enough to act on (a margin before it expires)."""
         return time.time() < self._valid_until - self.margin
 
-    def holder_now(self) -> tuple[str, float] | None:
-        """Who holds the lease and until when (for `vigil watch list`)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(leases_table.c.holder, leases_table.c.expires_at).where(
-                    leases_table.c.name == self.name
-                )
-            ).first()
-        return (row.holder, row.expires_at) if row else None
-
     def release(self) -> None:
         """Give the lease up at once (clean shutdown), so a standby need not wait for expiry."""
         self._valid_until = 0.0

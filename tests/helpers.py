@@ -23,3 +23,41 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: flo
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def group_caught_up(settings, group: str, topic: str) -> bool:
+    """True when consumer group ``group`` has committed every record now on ``topic``."""
+    from kafka import TopicPartition
+
+    from vigil.core.kafka import consumer
+
+    probe = consumer(settings.kafka, group)
+    try:
+        partitions = probe.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        ends = probe.end_offsets(tps)
+        return bool(tps) and all((probe.committed(tp) or 0) == ends[tp] for tp in tps)
+    finally:
+        probe.close(autocommit=False)
+
+
+class SentFuture:
+    """What kafka-python's ``send`` returns, already acknowledged."""
+
+    def get(self, timeout=None):
+        return None
+
+
+class RecordingProducer:
+    """Stands in for kafka-python's producer in unit tests of code that only sends: keeps (topic,
+    key, value) of every send. Integration tests use the real broker."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+
+    def send(self, topic, key=None, value=None):
+        self.sent.append((topic, key, value))
+        return SentFuture()
+
+    def flush(self, timeout=None):
+        pass

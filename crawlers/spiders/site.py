@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ class SiteSpider(scrapy.Spider):
         reason: str = "manual",
         max_pages: int | str | None = None,
         incremental: bool | str = False,
-        known_ads: str | None = None,
+        known_ads: str | Path | Collection[str] | None = None,
         baseline: bool | str = False,
         **kwargs: Any,
     ):
@@ -69,9 +69,8 @@ class SiteSpider(scrapy.Spider):
         self.max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
         self.incremental = _flag(incremental)
         self.baseline = _flag(baseline)
-        self.is_known: Callable[[str], bool] = (
-            read_known_ads(known_ads).__contains__ if known_ads else (lambda _key: False)
-        )
+        known = read_known_ads(known_ads) if isinstance(known_ads, str | Path) else set(known_ads or ())
+        self.is_known: Callable[[str], bool] = known.__contains__
         self.seen: set[str] = set()
         self.published: set[str] = set()
         self.scheduled = 0
@@ -191,7 +190,7 @@ class SiteSpider(scrapy.Spider):
 
     def _follow(self, response: TextResponse):
         depth = response.meta.get("depth", 0) + 1
-        hrefs = [response.urljoin(h.strip()) for h in response.xpath("//a/@href | //area/@href").getall()]
+        hrefs = [response.urljoin(h.strip()) for h in response.xpath(LINK_XPATH).getall()]
         ad_urls = [u for u in dict.fromkeys(hrefs) if self.profile.ads.is_ad(u)]
         new_ads = [u for u in ad_urls if not self._known(u)]
         for url in new_ads:
@@ -225,7 +224,7 @@ class SiteSpider(scrapy.Spider):
     @staticmethod
     def _rule_links(response: TextResponse, rule: FollowRule) -> list[str]:
         if rule.regex is not None:
-            hrefs = response.xpath("//a/@href | //area/@href").getall()
+            hrefs = response.xpath(LINK_XPATH).getall()
             return [h for h in hrefs if re.search(rule.regex, response.urljoin(h.strip()))]
         nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
         hrefs: list[str] = []

@@ -20,6 +20,7 @@ ROLES = {  # service -> command it must run
     "crawl": ["vigil", "worker", "crawl"],
     "enrich": ["vigil", "worker", "enrich"],
     "alerts": ["vigil", "worker", "alerts"],
+    "images": ["vigil", "worker", "images"],
 }
 REPLICAS = {"crawl": 2, "enrich": 2}
 THIRD_PARTY = {  # service -> image repository it must use

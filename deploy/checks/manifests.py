@@ -27,6 +27,7 @@ ROLES = {
     "vigil-crawl": ["vigil", "worker", "crawl"],
     "vigil-enrich": ["vigil", "worker", "enrich"],
     "vigil-alerts": ["vigil", "worker", "alerts"],
+    "vigil-images": ["vigil", "worker", "images"],
 }
 PLACEHOLDER_MARKERS = ("change-me", "example")
 
@@ -127,35 +128,36 @@ def check_pdbs(docs: list[dict[str, Any]]) -> list[str]:
     return [f"no PodDisruptionBudget for {c} workers" for c in ("crawl", "enrich") if c not in covered]
 
 
-def check_crawl_egress(docs: list[dict[str, Any]]) -> list[str]:
+def check_crawl_egress(docs: list[dict[str, Any]], component: str = "crawl") -> list[str]:
+    """The workers that fetch untrusted URLs (crawl, images) reach only DNS, Kafka, ES and the internet."""
     policies = [
         p
         for p in by_kind(docs, "NetworkPolicy").values()
-        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == "crawl"
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component") == component
     ]
     if not policies:
-        return ["no NetworkPolicy selects the crawl workers"]
+        return [f"no NetworkPolicy selects the {component} workers"]
     spec = policies[0]["spec"]
     problems = []
     if "Egress" not in spec.get("policyTypes", []):
-        problems.append("crawl NetworkPolicy does not restrict egress")
+        problems.append(f"{component} NetworkPolicy does not restrict egress")
     blocks = [
         peer["ipBlock"] for rule in spec.get("egress", []) for peer in rule.get("to", []) if "ipBlock" in peer
     ]
     internet = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
     if not internet:
-        problems.append("crawl NetworkPolicy: no internet (0.0.0.0/0) egress rule")
+        problems.append(f"{component} NetworkPolicy: no internet (0.0.0.0/0) egress rule")
     elif not PRIVATE_RANGES <= set(internet[0].get("except", [])):
         missing = sorted(PRIVATE_RANGES - set(internet[0].get("except", [])))
-        problems.append(f"crawl NetworkPolicy: internet rule does not exclude {missing}")
+        problems.append(f"{component} NetworkPolicy: internet rule does not exclude {missing}")
     ports = {p.get("port") for rule in spec.get("egress", []) for p in rule.get("ports", [])}
     if 53 not in ports:
-        problems.append("crawl NetworkPolicy: no DNS egress")
+        problems.append(f"{component} NetworkPolicy: no DNS egress")
     pod_peers = [
         peer for rule in spec.get("egress", []) for peer in rule.get("to", []) if "podSelector" in peer
     ]
     if not any("kube-dns" in str(p) for p in pod_peers):
-        problems.append("crawl NetworkPolicy: DNS must go to kube-dns")
+        problems.append(f"{component} NetworkPolicy: DNS must go to kube-dns")
     return problems
 
 
@@ -238,6 +240,7 @@ def problems(docs: list[dict[str, Any]]) -> list[str]:
         + check_scaling(docs)
         + check_pdbs(docs)
         + check_crawl_egress(docs)
+        + check_crawl_egress(docs, "images")
         + check_metrics_scraped(docs)
         + check_references(docs)
         + check_secrets(docs)

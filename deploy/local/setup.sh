@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything Vigil needs on a fresh Debian/Ubuntu machine; safe to run again.
-#   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21)
+#   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21),
+#     tesseract-ocr with the traineddata of the ad languages (image worker, docs/images.md),
+#     DejaVu fonts (the generated test images)
 #   - a virtualenv with the project and its dev tools
 #   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory)
 #
 # The container image (deploy/Dockerfile) runs this same script with --runtime: the Debian
-# packages the roles need at run time (tor, chromium, privoxy; no maven, no JDK), a plain
+# packages the roles need at run time (tor, chromium, privoxy, tesseract; no maven, no JDK), a plain
 # (non-editable) install without dev tools, and no Kafka/Elasticsearch download.
 #   --runtime       the image's install, as above
 #   --system-only   only the Debian packages (the image installs them in their own layer)
@@ -22,10 +24,14 @@ for arg in "$@"; do
     *) echo "usage: $0 [--runtime] [--system-only]" >&2; exit 2 ;;
   esac
 done
+# OCR for the image worker: one traineddata per language pipelines/images.py maps (TESSERACT_LANGUAGES).
+OCR_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-nld tesseract-ocr-fra
+  tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-pol tesseract-ocr-ron tesseract-ocr-por
+  tesseract-ocr-rus tesseract-ocr-ukr)
 if [ "$RUNTIME" -eq 1 ]; then
-  APT_PACKAGES=(tor chromium privoxy curl ca-certificates)
+  APT_PACKAGES=(tor chromium privoxy curl ca-certificates "${OCR_PACKAGES[@]}")
 else
-  APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates)
+  APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates "${OCR_PACKAGES[@]}" fonts-dejavu-core fonts-dejavu-extra)
 fi
 
 missing=()

@@ -5,7 +5,7 @@
         site.add_ad(title=..., body=...) # a new ad, listed first in its category from now on
 
 Categories with paginated listings (``/category/<slug>?page=N``, ``a.next``), ad pages
-(``/ad/<id>``), the project's multilingual ads (ads.yaml) and, when /work/shared/data/dig-ads is
+(``/ad/<id>``), the project's multilingual ads (ads.yaml) and, when ../shared/data/dig-ads is
 present, the real ads of ads-sample.json (category ``us-escorts``, ids 1000 + their id). The
 footer of the home page links the awkward cases a crawler must handle: a robots.txt-disallowed
 page, a redirect, a 404, a 503 that recovers on retry, a 20 MB page, a PDF, a gzip bomb and a link

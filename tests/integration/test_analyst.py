@@ -56,6 +56,21 @@ def test_search_highlights_in_json(seeded):
     assert any("<mark>Paspoort</mark>" in f for f in found["hits"][0]["highlights"]["text"])
 
 
+def test_search_json_highlights_are_html_escaped(vigil_env):
+    """An ad whose title and text carry markup: --json fragments hold it as inert, escaped text."""
+    doc = sample_documents(1)[0]
+    payload = '<img src="http://127.0.0.1:9/pixel"> Tracker'
+    doc = doc.model_copy(update={"title": f"{payload} title", "text": f"{payload} text {doc.text}"})
+    index(vigil_env.settings.es, [doc])
+    found = _json(vigil_env.run("search", "Tracker", "--json"))
+    fragments = [f for h in found["hits"] for frags in h["highlights"].values() for f in frags]
+    assert fragments and all("<img" not in f for f in fragments), fragments
+    assert any("&lt;img src=" in f and "&gt; <mark>Tracker</mark>" in f for f in fragments), fragments
+    vigil_env.env["COLUMNS"] = "300"
+    table = vigil_env.run("search", "Tracker")
+    assert table.returncode == 0 and "<img src=" in table.stdout and "&lt;" not in table.stdout, table.stdout
+
+
 @pytest.mark.parametrize(
     "query", ['"unbalanced (((', "title:[broken TO", "\\", "a AND OR NOT ~~~ ***", "/regex["]
 )

@@ -9,12 +9,14 @@ Gold sets:
   ``phone`` field, minus oracle values that are not valid NANP numbers (the oracle parsed a CSS
   colour ``rgb(17, 85, 204)`` as phone 1785204); ages = oracle ``age`` rows; e-mails = oracle
   ``email`` rows (none of them belongs to these 10 ads, so only false positives are measurable).
-* deobf-body-sample.json (50 bodies, no oracle): hand-counted distinct phone numbers and stated
-  ages per body, by index (counts only, no values copied from the data).
+* deobf-body-sample.json (50 bodies, no oracle): the phone numbers each body states, read by hand
+  and kept here only as the first 12 hex digits of sha256(E.164) per body index (so no value of
+  the data is copied into the repository), and hand-counted stated ages per body.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -27,8 +29,51 @@ from vigil.core.records import RawPage
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dig-ads"
 
-DEOBF_NO_PHONE = {1, 5, 6, 8, 11, 14, 18}
-DEOBF_TWO_PHONES = {41}
+DEOBF_PHONE_DIGESTS: dict[int, set[str]] = {
+    0: {'829966e74028'},
+    2: {'0ffd4528abc5'},
+    3: {'7df0dbf2f8f1'},
+    4: {'cf92a2274b3a'},
+    7: {'ae84a3867037'},
+    9: {'ff73fb01e8e2'},
+    10: {'5c0687d80b0c'},
+    12: {'aa846ddbbc5b'},
+    13: {'40ed12ad81f9'},
+    15: {'ab3274a158b6'},
+    16: {'c0668f4cf508'},
+    17: {'8cf47d918166'},
+    19: {'5807885f8ef7'},
+    20: {'5807885f8ef7'},
+    21: {'8d4c6e1f1cdb'},
+    22: {'d14e4aedaadd'},
+    23: {'de2a64a17316'},
+    24: {'de2a64a17316'},
+    25: {'f3f5e2b5bd44'},
+    26: {'5cffe90a5f98'},
+    27: {'aff2b31af49f'},
+    28: {'2fd2c93c0435'},
+    29: {'42245687f2d9'},
+    30: {'4e65e8dbb87c'},
+    31: {'c0bf85d6c5b3'},
+    32: {'6b1595726f45'},
+    33: {'bc5a476dd93e'},
+    34: {'2e26b10c5b82'},
+    35: {'70ef177ae499'},
+    36: {'45c7963da963'},
+    37: {'94720d79d2cf'},
+    38: {'8c4b6c637504'},
+    39: {'d9739c822e1b'},
+    40: {'e69b0001fd50'},
+    41: {'d7e6b51e7a1d', 'f452bcafbe0a'},
+    42: {'62c9118a0caf'},
+    43: {'b589b4115553'},
+    44: {'e50cc9723942'},
+    45: {'0511b2983f99'},
+    46: {'0ebea2ad1e65'},
+    47: {'3956bdbd869e'},
+    48: {'03bd04cb1c87'},
+    49: {'fd495623acd0'},
+}
 DEOBF_AGE_COUNT = {10: 1, 40: 1, 43: 1}
 
 PHONE_RECALL_FLOOR = 0.9
@@ -121,20 +166,23 @@ def test_phones_on_ads_sample(sample):
     assert result[0] >= PHONE_PRECISION_FLOOR and result[1] >= PHONE_RECALL_FLOOR
 
 
+def digest(e164: str) -> str:
+    return hashlib.sha256(e164.encode()).hexdigest()[:12]
+
+
 def test_phones_on_deobfuscation_bodies(dig):
     bodies = json.loads((dig / "deobf-body-sample.json").read_text(encoding="utf-8"))
-    tp = n_found = n_gold = obfuscated = 0
+    found: dict[int, set] = {}
+    obfuscated = 0
     for index, row in enumerate(bodies):
         doc = analyze(raw_page(f"b{index}", unescape_dump(row["clean_body"])))
-        expected = 0 if index in DEOBF_NO_PHONE else 2 if index in DEOBF_TWO_PHONES else 1
-        tp += min(len(doc.phones), expected)
-        n_found += len(doc.phones)
-        n_gold += expected
+        found[index] = {digest(phone) for phone in doc.phones}
         obfuscated += any(e.obfuscated for e in doc.entities if e.type == "phone")
-    precision, recall = tp / n_found, tp / n_gold
+    assert len(bodies) == 50
+    result = precision_recall(found, DEOBF_PHONE_DIGESTS)
     print(f"\nobfuscated phones recovered: {obfuscated}")
-    report("phones (deobf bodies, 50, counts)", precision, recall, tp, n_found, n_gold)
-    assert precision >= DEOBF_PHONE_PRECISION_FLOOR and recall >= DEOBF_PHONE_RECALL_FLOOR
+    report("phones (deobf bodies, 50, by value)", *result)
+    assert result[0] >= DEOBF_PHONE_PRECISION_FLOOR and result[1] >= DEOBF_PHONE_RECALL_FLOOR
 
 
 def test_emails(sample, dig):

@@ -24,7 +24,7 @@ import yaml
 
 from tests.conftest import vigil_executable
 from tests.fixture_site import FixtureSite
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, group_caught_up, wait_for
 from vigil.core.records import AdEvent
 
 pytestmark = pytest.mark.integration
@@ -302,7 +302,13 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
         recrawl = finished(settings, "board", baseline=False)[0]
         print(f"baseline crawl: {baseline['pages']} pages; incremental re-crawl: {recrawl['pages']} pages")
         assert recrawl["new_ads"] == 0 and recrawl["pages"] <= 2, recrawl
-        time.sleep(1)
+        topics = settings.kafka.topics
+        assert wait_for(
+            lambda: group_caught_up(settings, f"test-{uid}-enrich", topics.pages_raw)
+            and group_caught_up(settings, f"test-{uid}-alerts", topics.ad_events),
+            timeout=60,
+        ), tails()
+        assert not history(vigil_env), "the baseline claimed alerts"
         assert not webhook.posts and not mailbox.messages, "the baseline raised alerts"
 
         ad = site.add_ad(
@@ -435,7 +441,9 @@ def test_duplicate_events_alert_once_and_dead_endpoint_fails_alone(
     produce(vigil_env.settings, event)
     restarted = Process(vigil_env, "alerts-again", "worker", "alerts")
     processes.append(restarted)
-    time.sleep(6)
+    topic, group = vigil_env.settings.kafka.topics.ad_events, config["alerts"]["group_id"]
+    assert wait_for(lambda: group_caught_up(vigil_env.settings, group, topic), timeout=60), restarted.tail()
+    assert "already alerted" in restarted.tail(), "the restarted worker read the repeated event"
     assert len(webhook.posts) == 1, [p.title for p in webhook.posts]
     ops = [a for a in history(vigil_env) if a["subscriber"] == "ops"]
     assert len(ops) == 1 and ops[0]["status"] == "delivered" and ops[0]["delivered_at"], ops
@@ -482,9 +490,8 @@ def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_
     first = Process(vigil_env, "scheduler-1", "scheduler")
     second = Process(vigil_env, "scheduler-2", "scheduler")
     processes.extend([first, second])
-    time.sleep(9)
+    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= 4, timeout=40), first.tail() + second.tail()
     published = crawl_jobs(vigil_env.settings)
-    assert 3 <= len(published) <= 6, [j.requested_at for j in published]
     assert published[0].baseline and not any(j.baseline for j in published[1:])
     assert all(j.incremental for j in published[1:])
     gaps = [
@@ -493,46 +500,82 @@ def test_scheduler_survives_kill_and_two_schedulers_publish_each_run_once(vigil_
     ]
     assert min(gaps) > 1.0, f"two schedulers published one run twice: gaps {gaps}"
 
-    leader = first if "leader" in first.log_path.read_text() else second
+    holder = lease_holder(tmp_path / "scheduler.sqlite")
+    leader = next(p for p in (first, second) if f":{p.process.pid}:" in holder)
     leader.kill9()
     listed = vigil_env.run("watch", "list", "--json")
     assert json.loads(listed.stdout.splitlines()[0])["watch_id"] == "quiet-board"
     processes.append(Process(vigil_env, "scheduler-3", "scheduler"))
-    before = len(published)
-    time.sleep(9)
+    before = len(crawl_jobs(vigil_env.settings))
+    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= before + 2, timeout=40), (
+        "runs did not continue after the leader was killed"
+    )
+    assert f":{leader.process.pid}:" not in lease_holder(tmp_path / "scheduler.sqlite")
     after = crawl_jobs(vigil_env.settings)
-    assert len(after) >= before + 2, "runs did not continue after the leader was killed"
     assert len({j.job_id for j in after}) == len(after)
+    gaps = [(b.requested_at - a.requested_at).total_seconds() for a, b in zip(after, after[1:], strict=False)]
+    assert min(gaps) > 1.0, f"a run was published twice around the failover: gaps {gaps}"
 
     assert vigil_env.run("watch", "pause", "quiet-board").returncode == 0
-    time.sleep(2)
+
+    def state() -> dict:
+        return json.loads(vigil_env.run("watch", "list", "--json").stdout.splitlines()[0])
+
+    assert wait_for(lambda: state()["paused"], timeout=10)
+    # A run already under way when the pause landed may still publish; after that, nothing.
+    time.sleep(3 * MAX_JITTER + 2)
     paused_at = len(crawl_jobs(vigil_env.settings))
     time.sleep(4)
-    assert len(crawl_jobs(vigil_env.settings)) == paused_at
-    state = json.loads(vigil_env.run("watch", "list", "--json").stdout.splitlines()[0])
-    assert state["paused"] and state["runs"] == paused_at
+    assert len(crawl_jobs(vigil_env.settings)) == paused_at, "a paused watch published a run"
+    assert state()["runs"] == paused_at
+
+
+def lease_holder(database: Path) -> str:
+    """The scheduler leadership lease's current holder (``host:pid:random``), from its database."""
+    from sqlalchemy import create_engine, select
+
+    from scheduler.lease import leases_table
+
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(leases_table.c.holder)).scalar_one()
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.timeout(120)
 def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, processes):
-    """An unknown profile makes `vigil crawl` exit 2: no retry can help, the job is failed at once."""
+    """An unknown profile, or a job naming a file outside the profiles directory: no retry can
+    help, the job is failed at once with a clear message, and nothing outside is ever loaded."""
     from vigil.core.kafka import producer
     from vigil.core.records import CrawlJob
 
     configure(vigil_env, tmp_path)
-    job = CrawlJob(profile_id="no-such-profile", reason="test")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.yaml").write_text(yaml.safe_dump({"id": "evil", "start_urls": ["http://127.0.0.1:9/"],
+                                                      "ads": {"url_regex": "/ad/"}}))
+    wanted = {
+        "no-such-profile": CrawlJob(profile_id="no-such-profile", reason="test"),
+        "evil": CrawlJob(profile_id="evil", profile_path=str(outside / "evil.yaml"), reason="test"),
+        "dotdot": CrawlJob(profile_id="dotdot", profile_path="../outside/evil.yaml", reason="test"),
+    }
     client = producer(vigil_env.settings.kafka)
-    client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=b"no-such-profile", value=job.to_bytes()).get(
-        30
-    )
+    for key, job in wanted.items():
+        client.send(vigil_env.settings.kafka.topics.crawl_jobs, key=key.encode(), value=job.to_bytes()).get(30)
     client.close()
     worker = Process(vigil_env, "crawl", "worker", "crawl")
     processes.append(worker)
 
-    def failed() -> list[dict]:
-        return [j for j in jobs(vigil_env.settings, "no-such-profile") if j["state"] == "failed"]
+    def failed(profile_id: str) -> list[dict]:
+        return [j for j in jobs(vigil_env.settings, profile_id) if j["state"] == "failed"]
 
-    assert wait_for(failed, timeout=60), worker.tail()
-    record = failed()[0]
-    assert record["job_id"] == job.job_id and record["attempt"] == 1, record
-    assert "exited with 2" in record["message"] and "no-such-profile" in record["message"], record
+    assert wait_for(lambda: all(failed(key) for key in wanted), timeout=60), worker.tail()
+    for key, job in wanted.items():
+        record = failed(key)[0]
+        assert record["job_id"] == job.job_id and record["attempt"] == 1, record
+    assert "no profile with id 'no-such-profile'" in failed("no-such-profile")[0]["message"]
+    for key in ("evil", "dotdot"):
+        assert "only name profile files inside the profiles directory" in failed(key)[0]["message"]
+    assert "127.0.0.1:9" not in worker.log_path.read_text()

@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import vigil_executable
 from tests.fixture_site import FixtureSite
@@ -243,6 +244,10 @@ def test_two_of_each_worker_survive_losing_one(vigil_env, workers, tmp_path):
     topics = settings.kafka.topics
     crawl_group, enrich_group = f"scale-crawl-{vigil_env.uid}", f"scale-enrich-{vigil_env.uid}"
     with_config(vigil_env, jobs={"group_id": crawl_group, "backoff_seconds": 1.0})
+    # Crawl jobs may only name profiles inside the profiles directory: the test's profiles live there.
+    config = yaml.safe_load(vigil_env.config_path.read_text())
+    config["profiles_dir"] = str(tmp_path)
+    vigil_env.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     probe = Probe(settings)
     timings: dict[str, float] = {}
     began = time.monotonic()
@@ -305,7 +310,7 @@ def test_two_of_each_worker_survive_losing_one(vigil_env, workers, tmp_path):
                 if sum(s["state"] == "finished" for s in states) < 2:
                     return False
                 busy = [pids[s["worker"]] for s in states if s["state"] == "running" and s["worker"] in pids]
-                batching = [w for w in enrichers if w.events("batch committed")]
+                batching = [w for w in enrichers if w.events("offsets committed")]
                 if busy and batching:
                     chosen.extend([busy[0], batching[0]])
                 return bool(chosen)

@@ -79,6 +79,17 @@ GALLERY_HTML = """<!doctype html><html><head><title>Gallery</title>
 
 AD_HTML = "<!doctype html><html><head><title>Ad 1</title></head><body><h1>Ad 1</h1></body></html>"
 
+# For tor.allow_js: a page built by script, which also tries an image, a font and an image/jpeg fetch.
+GALLERY_JS_HTML = """<!doctype html><html><head><title>JS gallery</title>
+<script src="/static/app.js"></script></head><body><img src="/img/js.jpg">
+<style>@font-face { font-family: f; src: url("/static/f.woff2"); } body { font-family: f; }</style>
+<script>
+fetch("/photo").catch(() => 0);
+fetch("/ad/1").then(r => r.text()).then(() => {
+  const p = document.createElement("p"); p.id = "done"; p.textContent = "built-by-js"; document.body.appendChild(p);
+});
+</script></body></html>"""
+
 
 class LoggingServer:
     """A tiny HTTP server on 127.0.0.1 that records every request path; ``status`` for every page."""
@@ -97,6 +108,10 @@ class LoggingServer:
                     return self._send(200, "text/html; charset=utf-8", GALLERY_HTML.encode())
                 if self.path == "/ad/1":
                     return self._send(200, "text/html; charset=utf-8", AD_HTML.encode())
+                if self.path == "/js":
+                    return self._send(200, "text/html; charset=utf-8", GALLERY_JS_HTML.encode())
+                if self.path == "/static/app.js":
+                    return self._send(200, "text/javascript", b"window.appLoaded = true;")
                 if self.path == "/photo":
                     return self._send(200, "image/jpeg", b"\xff\xd8\xff" + b"\0" * 50_000)
                 return self._send(404, "text/html", b"<html>not found</html>")
@@ -383,6 +398,41 @@ def test_media_is_never_fetched_over_tor(vigil_env, tornet, crawl, servers):
     urls = {p["url"] for p in pages}
     assert f"http://{onion}/ad/1" in urls
     assert not any(u.endswith("/photo") for u in urls), "an image/jpeg response was kept"
+
+
+@pytest.mark.browser
+def test_javascript_over_tor_is_isolated_and_policed(vigil_env, tornet, crawl, servers):
+    """tor.allow_js: Chromium's requests go through the guard proxy to tor with the profile's own
+    SOCKS credentials; scripts load, media and fonts never do, an image/jpeg response is cut."""
+    onion = tornet.onions["gallery"]
+    profile = {
+        "id": "js-gallery",
+        "network": "tor",
+        "render_js": True,
+        "render_resources": ["image", "font", "media"],  # ignored over Tor
+        "wait_for": {"css": "#done", "timeout": 60, "pages": "all"},
+        "start_urls": [f"http://{onion}/js"],
+        "ads": {"url_regex": r"/ad/\d+$"},
+        "politeness": {"download_delay": 0, "autothrottle": False, "obey_robots": False, "timeout": 90},
+        "limits": {"max_pages": 1, "max_depth": 0},
+    }
+    before = len(servers["gallery"].requests)
+    results = {}
+
+    def run():
+        results["proc"], results["summary"] = crawl(profile, extra_env={"VIGIL_TOR_ALLOW_JS": "true"})
+
+    circuits = _stream_circuits(tornet, run)
+    proc, summary = results["proc"], results["summary"]
+    assert summary["pages"] == 1, proc.stderr[-4000:]
+    assert set(circuits) == {"vigil:js-gallery"}, circuits
+    requested = Counter(servers["gallery"].requests[before:])
+    assert requested["/js"] >= 1 and requested["/static/app.js"] >= 1 and requested["/ad/1"] >= 1, requested
+    assert not [p for p in requested if p.startswith("/img/") or p.endswith(".woff2")], requested
+    assert "refused over Tor: Content-Type 'image/jpeg'" in proc.stderr
+    assert "browser traffic goes through the guard proxy" in proc.stderr
+    body = next(p["body"] for p in raw_pages(vigil_env.settings) if p["url"].endswith("/js"))
+    assert "built-by-js" in body
 
 
 def _crawl_refused(vigil_env, tmp_path, profile: dict) -> subprocess.CompletedProcess:

@@ -64,7 +64,7 @@ def test_analyze_fills_the_document():
         for span in hit.evidence:
             if span.start >= 0:
                 assert doc.text[span.start : span.end] == span.text
-    assert ANALYZER_VERSION
+    assert doc.analyzer_version == ANALYZER_VERSION and ANALYZER_VERSION.count(".") == 2
 
 
 def test_analyze_is_deterministic():
@@ -153,7 +153,11 @@ def test_analyze_never_raises_on_arbitrary_html(body, country):
 @settings(max_examples=100, deadline=None)
 @given(text=st.text(max_size=300), fields=st.dictionaries(st.sampled_from(["title", "body", "price", "posted", "location"]), st.text(max_size=60), max_size=5))
 def test_analyze_never_raises_on_arbitrary_text_and_fields(text, fields):
-    analyze(page(text, content_type="text/plain", fields=fields))
+    doc = analyze(page(text, content_type="text/plain", fields=fields))
+    assert 0 <= doc.risk <= 100 and doc.ad_key and doc.analyzer_version == ANALYZER_VERSION
+    for entity in doc.entities:
+        if entity.start >= 0:
+            assert doc.text[entity.start : entity.end] == entity.raw
 
 
 @settings(max_examples=100, deadline=None)

@@ -68,3 +68,15 @@ def test_long_keys_become_hashed_ids_within_the_limit():
     assert doc_id("site:1") == "site:1"
     long_id = doc_id("http://x/" + "a" * 600)
     assert long_id.startswith("sha256:") and len(long_id) < 512
+
+
+def test_a_replay_by_a_new_analyser_version_replaces_content_in_place():
+    first, _ = merge_ad(None, ad("r1", T0, analyzer_version="1"))
+    second, _ = merge_ad(first, ad("r2", T0 + timedelta(days=1), analyzer_version="1"))
+    assert merge_ad(second, ad("r2", T0 + timedelta(days=1), analyzer_version="1")) == (None, "duplicate")
+    replayed, status = merge_ad(second, ad("r2", T0 + timedelta(days=1), text="better", analyzer_version="2"))
+    assert status == "reanalysed" and replayed["text"] == "better" and replayed["analyzer_version"] == "2"
+    for kept in ("first_seen", "last_seen", "seen_count", "record_ids"):
+        assert replayed[kept] == second[kept], kept
+    older_record = merge_ad(replayed, ad("r1", T0, text="old", analyzer_version="2"))
+    assert older_record == (None, "duplicate"), "an older record replayed never overwrites newer content"

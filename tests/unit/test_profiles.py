@@ -141,8 +141,35 @@ def test_routing_refuses_tor_js_and_plans_playwright(tmp_path):
     js = load_profile(write(tmp_path, {**MINIMAL, "render_js": True, "wait_for": {"css": "a.ad"}}))
     planned = route(js, Settings())
     assert planned.render_mode == "playwright" and planned.resolve_locally
-    assert planned.settings["DOWNLOAD_HANDLERS"]["http"].startswith("scrapy_playwright")
-    assert "--no-sandbox" in planned.settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
+    assert planned.settings["DOWNLOAD_HANDLERS"]["http"] == "crawlers.browser.GuardedPlaywrightHandler"
+    launch = planned.settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert "--no-sandbox" not in launch["args"] and launch["chromium_sandbox"] is True
+    assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in launch["args"]
+    assert planned.settings["VIGIL_BROWSER_RESOURCES"] == []
+    unsandboxed = route(js, Settings(crawl={"browser_sandbox": False})).settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    assert "--no-sandbox" in unsandboxed["args"] and unsandboxed["chromium_sandbox"] is False
     tor_js = load_profile(write(tmp_path, {**MINIMAL, "network": "tor", "render_js": True}))
     with pytest.raises(RoutingError, match="render_js over Tor is refused"):
         route(tor_js, Settings())
+
+
+def test_crawl_jobs_may_only_name_profiles_inside_the_directory(tmp_path):
+    from vigil.core.profiles import job_profile
+
+    profiles = tmp_path / "profiles"
+    (profiles / "sub").mkdir(parents=True)
+    inside = write(profiles, MINIMAL)
+    nested = write(profiles / "sub", {**MINIMAL, "id": "nested"}, name="nested.yaml")
+    outside = write(tmp_path, {**MINIMAL, "id": "outside"}, name="outside.yaml")
+    (profiles / "link.yaml").symlink_to(outside)
+    assert job_profile("board-nl", None, profiles) == inside.resolve()
+    assert job_profile("nested", "sub/nested.yaml", profiles) == nested.resolve()
+    assert job_profile("nested", str(nested), profiles) == nested.resolve()
+    for ref in (str(outside), "../outside.yaml", "link.yaml", "/etc/passwd", "sub/../../outside.yaml"):
+        with pytest.raises(ProfileError, match="inside the profiles directory"):
+            job_profile("outside", ref, profiles)
+    for bad_id in ("../outside", "/etc/passwd", "Board", ""):
+        with pytest.raises(ProfileError, match="not a profile id"):
+            job_profile(bad_id, None, profiles)
+    with pytest.raises(ProfileError, match="no profile with id 'absent'"):
+        job_profile("absent", None, profiles)

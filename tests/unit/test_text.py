@@ -76,3 +76,13 @@ def test_language():
     assert detect_language("Hallo, ich bin neu in der Stadt und sehr lieb, ruf mich an") == "de"
     assert detect_language("hi", "FR") == "fr"
     assert detect_language("", None) is None
+
+
+def test_bidi_and_zero_width_characters_are_removed():
+    spoof = "photo\u202egpj.exe call 0151\u200b1234\u200d5678 \u2066isolated\u2069 \ufeffbom \u200fmark\u061c soft\u00adhyphen"
+    cleaned = clean_text(spoof)
+    assert cleaned == "photogpj.exe call 015112345678 isolated bom mark softhyphen"
+    assert clean_text("&#x202E;evil&#8203;") == "evil"  # entities are unescaped first, then removed
+    assert clean_text("Arabic \u0645\u0631\u062d\u0628\u0627 and emoji \U0001F600 stay") == (
+        "Arabic \u0645\u0631\u062d\u0628\u0627 and emoji \U0001F600 stay"
+    )

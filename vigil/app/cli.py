@@ -76,12 +76,7 @@ def root(
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"vigil.app.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"vigil.app.commands.{name}":
-                continue
-            raise
+        module = importlib.import_module(f"vigil.app.commands.{name}")
         if hasattr(module, "register"):
             module.register(app)
         else:

@@ -22,6 +22,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "vigil.yaml"
+# What crawlers and the image fetcher send unless a profile sets politeness.user_agent.
+DEFAULT_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 class ConfigError(Exception):
@@ -59,6 +61,10 @@ class KafkaSettings(Section):
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     session_timeout_ms: int = Field(
         10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
+    )
+    lag_interval_seconds: float = Field(10.0, gt=0, description="how often every consumer reports its lag")
+    dead_letter_excerpt_bytes: int = Field(
+        64 * 1024, ge=0, le=1024 * 1024, description="at most this much of a dead-lettered original is copied"
     )
 
     @field_validator("bootstrap")
@@ -169,6 +175,9 @@ class TorSettings(TorInstance):
     extra_instances: list[TorInstance] = []
     newnym_after_failures: int = Field(3, ge=1)
     allow_js: bool = Field(False, description="documented OPSEC override; see docs/tor.md")
+    health_interval_seconds: float = Field(
+        30.0, ge=0, description="crawl workers check each tor instance this often (Tor gauges); 0 = never"
+    )
 
     @property
     def instances(self) -> list[TorInstance]:
@@ -195,6 +204,9 @@ class CrawlSettings(Section):
     download_maxsize: int = Field(32 * 1024 * 1024, ge=1024)
     chromium_path: Path = Path("/usr/bin/chromium")
     deny_networks: list[str] = []
+    max_hosts: int = Field(50_000, ge=1, description="distinct hosts one crawl may contact; DNS pins are never evicted")
+    browser_sandbox: bool = Field(True, description="Chromium's sandbox; false adds --no-sandbox (see docs/security.md)")
+    browser_user: str = Field("vigil-browser", description="system user Chromium runs as when the crawler is root")
 
 
 class LimitsSettings(Section):
@@ -263,6 +275,21 @@ class AlertsSettings(Section):
     group_id: str = "vigil-alerts"
 
 
+class ImagesSettings(Section):
+    """The image worker (docs/images.md); what a site allows is in its profile's ``images`` key."""
+
+    group_id: str = "vigil-images"
+    max_pixels: int = Field(
+        40_000_000, ge=10_000, description="larger images are refused before decoding (decompression bombs)"
+    )
+    timeout_seconds: float = Field(20.0, gt=0, description="per image: connect, read and OCR each")
+    hub_min_ads: int = Field(25, ge=2, description="an image entity on this many ads is a hub (logo, placeholder)")
+    hub_min_sites: int = Field(4, ge=2, description="... or on this many sites")
+    min_side: int = Field(48, ge=1, description="smaller images (icons, tracking pixels) are never links")
+    user_agent: str = Field(DEFAULT_USER_AGENT, description="when the profile names none")
+    profile_reload_seconds: float = Field(30.0, gt=0, description="how often profiles are re-read")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIGIL_",
@@ -286,6 +313,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
+    images: ImagesSettings = ImagesSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,8 @@ def install_templates(settings: ElasticsearchSettings, es=None) -> dict[str, str
             priority=200,
         )
         if es.indices.exists_alias(name=alias):
+            # New fields reach indices made by an older template (adding a field is always allowed).
+            es.indices.put_mapping(index=alias, properties=body.get("mappings", {}).get("properties", {}))
             result[alias] = "exists"
             continue
         es.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}})

@@ -163,6 +163,16 @@ class Politeness(Part):
     user_agent: str | None = None
 
 
+class Images(Part):
+    """Opt-in image analysis (docs/images.md): what the image worker may do with an ad's pictures.
+    Never over Tor, never for an escalated ad, and no image is ever stored."""
+
+    ocr: bool = Field(True, description="read contact details from the images (Tesseract)")
+    hashes: bool = Field(True, description="perceptual hashes: the same photo across ads becomes a link")
+    max_per_ad: int = Field(4, ge=1, le=20, description="images fetched per ad, in page order")
+    max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024, description="per image; larger is refused")
+
+
 def parse_duration(text: str) -> timedelta:
     """'30m', '2h', '1d', '1h30m', '45s' -> timedelta; ValueError otherwise."""
     found = DURATION.match(text.strip()) if text and text.strip() else None
@@ -235,6 +245,9 @@ class SiteProfile(Part):
     ads: AdRule
     render_js: bool = False
     wait_for: WaitFor | None = None
+    render_resources: list[Literal["image", "font", "media"]] = Field(
+        default_factory=list, description="resource types the browser may load (none by default; never over Tor)"
+    )
     allow_private_network: bool = False
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
@@ -242,6 +255,7 @@ class SiteProfile(Part):
     headers: dict[str, SecretValue] = {}
     cookies: dict[str, SecretValue] = {}
     drop_query_params: list[str] = Field(default_factory=list, description="removed before dedup")
+    images: Images | None = Field(None, description="absent: images are never fetched")
     enabled: bool = True
     source: Path | None = Field(None, exclude=True, description="the file it was read from")
 
@@ -288,6 +302,8 @@ class SiteProfile(Part):
             raise ValueError("give start_urls or sitemap_urls (or both)")
         if self.wait_for is not None and not self.render_js:
             raise ValueError("wait_for needs render_js: true")
+        if self.images is not None and self.network == "tor":
+            raise ValueError("images: not available for network: tor profiles (images are never fetched over Tor)")
         return self
 
     @property
@@ -406,3 +422,25 @@ def find_profile(ref: str | Path, directory: str | Path) -> SiteProfile:
         if path.is_file():
             return load_profile(path)
     raise ProfileError(Path(directory) / f"{ref}.yaml", "(file)", f"no profile with id {str(ref)!r} in {directory}")
+
+
+def job_profile(profile_id: str, profile_path: str | None, directory: str | Path) -> Path:
+    """The profile file a crawl job from Kafka may run: one inside ``directory``, nowhere else.
+
+    A job names a profile id (and, for a profile in a subdirectory, its path); whoever can write to
+    the jobs topic must not be able to make a worker load an arbitrary file. Paths are resolved
+    (``..`` and symlinks included) before the check. ProfileError says what was refused and why.
+    """
+    root = Path(directory).resolve()
+    if not PROFILE_ID.match(profile_id or ""):
+        raise ProfileError(root, "profile_id", f"{profile_id!r} is not a profile id ([a-z0-9-]+)")
+    candidates = [Path(profile_path)] if profile_path else [root / f"{profile_id}{s}" for s in PROFILE_SUFFIXES]
+    for candidate in candidates:
+        path = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        if not path.is_relative_to(root) or path.suffix not in PROFILE_SUFFIXES:
+            raise ProfileError(
+                candidate, "(file)", f"refused: crawl jobs may only name profile files inside the profiles directory {root}"
+            )
+        if path.is_file():
+            return path
+    raise ProfileError(candidates[0], "(file)", f"no profile with id {profile_id!r} in {root}")

@@ -86,6 +86,26 @@ class CrawlJob(Record):
     profile_path: str | None = Field(None, description="the profile file, when it is not in profiles_dir")
 
 
+class CrawlSummary(Record):
+    """How one crawl went: printed by ``vigil crawl --json`` and returned to the crawl worker."""
+
+    job_id: str
+    profile_id: str
+    pages: int = 0
+    ads: int = 0
+    ad_ids: list[str] = []
+    published: int = 0
+    errors: dict[str, int] = {}
+    ok: bool = False
+    skipped: dict[str, int] = {}
+    publish_failures: dict[str, int] = {}
+    finish_reason: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    truncated: int = 0
+    browser_refused: int = Field(0, description="requests a rendered page made that the guard refused")
+
+
 JobState = Literal["queued", "running", "finished", "failed"]
 
 
@@ -140,25 +160,27 @@ class AdEvent(Record):
 
 
 class DeadLetter(Record):
-    """A record a stage could not process, with the reason; on the dead-letter topic."""
+    """A record a consumer could not process, with the reason; on the dead-letter topic.
+
+    The original stays where it came from (``source_topic``/``partition``/``offset``, checked by
+    ``original_sha256``); ``original`` is an excerpt of at most ``kafka.dead_letter_excerpt_bytes``.
+    """
 
     stage: str
+    consumer: str = Field("", description="the consumer group that gave up on the record")
     error_type: str
     error: str
     source_topic: str
     partition: int | None = None
     offset: int | None = None
     key: str | None = None
-    original: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    original: str = Field(description="the start of the original value, decoded as UTF-8 with replacement")
+    original_bytes: int = 0
+    original_sha256: str = ""
+    original_truncated: bool = False
     failed_at: datetime = Field(default_factory=utcnow)
 
     model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def for_value(cls, value: bytes | str | None, **fields: Any) -> DeadLetter:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        return cls(original=value or "", **fields)
 
 
 class Span(BaseModel):
@@ -169,12 +191,24 @@ class Span(BaseModel):
     end: int
 
 
+ENTITY_FIELDS: dict[str, str] = {
+    "phone": "phones",
+    "email": "emails",
+    "wallet": "wallets",
+    "handle": "handles",
+    "onion": "onions",
+    "image": "image_hashes",  # photo links, written by the image worker (docs/images.md)
+}
+"""Contact entity type -> the AdDocument list (and vigil-ads field) holding its values."""
+
+
 class Entity(BaseModel):
     """One normalised entity found in an ad.
 
-    ``type`` is one of phone, email, wallet, handle, url, onion; ``value`` is the normalised form
+    ``type`` is one of phone, email, wallet, handle, url, onion, image; ``value`` is the normalised form
     that watchlists and the entities index use (phone: E.164; email: lower-case; wallet: the
-    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host).
+    address as checksummed/canonical; handle: ``platform:name`` lower-case; onion: lower-case host;
+    image: the perceptual hash that stands for a photo and its near-identical copies).
     """
 
     type: str
@@ -184,6 +218,7 @@ class Entity(BaseModel):
     start: int = -1
     end: int = -1
     obfuscated: bool = False
+    source: Literal["image"] | None = Field(None, description="image: read from the ad's pictures, not its text")
 
 
 class IndicatorHit(BaseModel):
@@ -199,6 +234,17 @@ class Price(BaseModel):
     amount: float | None = None
     currency: str | None = None
     raw: str = ""
+
+
+class ImageRef(BaseModel):
+    """What is kept of one of an ad's images: never the image itself (see docs/images.md)."""
+
+    url: str
+    sha256: str
+    phash: str | None = Field(None, description="64-bit pHash, 16 hex digits")
+    link: str | None = Field(None, description="the image entity it links through (None: no link, e.g. a hub)")
+    width: int
+    height: int
 
 
 class AdDocument(Record):
@@ -221,6 +267,11 @@ class AdDocument(Record):
     location: str | None = None
     posted_at: datetime | None = None
     image_urls: list[str] = []
+    images: list[ImageRef] = Field(default_factory=list, description="written by the image worker only")
+    image_hashes: list[str] = Field(
+        default_factory=list, description="image entities (photo links) of this ad; written by the image worker"
+    )
+    ocr_text: str = Field("", description="text read from the ad's images; written by the image worker")
     metadata: dict[str, Any] = Field(default_factory=dict, description="JSON-LD / OpenGraph fields")
     entities: list[Entity] = []
     phones: list[str] = []
@@ -239,6 +290,7 @@ class AdDocument(Record):
     risk_explanation: str = ""
     escalate: bool = False
     content_hash: str = ""
+    analyzer_version: str = Field("", description="the analyser that produced this content (see pipelines.analysis)")
     signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
     cluster_id: str | None = None
     analysis_truncated: bool = Field(
@@ -258,13 +310,7 @@ class AdDocument(Record):
 
     def entity_values(self) -> dict[str, list[str]]:
         """type -> normalised values, the form carried by AdEvent.entities."""
-        return {
-            "phone": self.phones,
-            "email": self.emails,
-            "wallet": self.wallets,
-            "handle": self.handles,
-            "onion": self.onions,
-        }
+        return {entity_type: getattr(self, name) for entity_type, name in ENTITY_FIELDS.items()}
 
 
 MAX_ID_BYTES = 512

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-ENTITY_FIELDS: dict[str, str] = {
-    "phone": "phones",
-    "email": "emails",
-    "wallet": "wallets",
-    "handle": "handles",
-    "onion": "onions",
-}
+from vigil.core.records import ENTITY_FIELDS
 
 TEXT_FIELDS = ["title^2", "text", "location"]
 TIME_FIELD = "first_seen"

@@ -92,7 +92,8 @@ class SearchRequest:
             "highlight": {
                 "pre_tags": [MARK_START],
                 "post_tags": [MARK_END],
-                "encoder": "default",
+                # Fragments are HTML-escaped: an ad's own markup never becomes markup in a consumer.
+                "encoder": "html",
                 "fields": {
                     "title": {"number_of_fragments": 0},
                     "text": {"fragment_size": 160, "number_of_fragments": 2, "no_match_size": 160},
@@ -117,7 +118,7 @@ class Hit:
     highlights: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        """Marks become <mark>…</mark> for scripts."""
+        """Marks become <mark>…</mark> for scripts; the ad's text in between is HTML-escaped by ES."""
         data = asdict(self)
         data["highlights"] = {
             name: [f.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>") for f in fragments]

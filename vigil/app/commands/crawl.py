@@ -7,7 +7,6 @@ configuration is invalid.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -63,17 +62,14 @@ def crawl(
     publish: bool = typer.Option(True, "--publish/--no-publish", help="--no-publish: fetch and extract only"),
 ) -> None:
     """Crawl one site profile and publish its pages to Kafka."""
-    from crawlers.routing import RoutingError, route
-    from crawlers.runner import run_crawl
-    from vigil.core.profiles import ProfileError, find_profile
+    from crawlers.routing import RoutingError
+    from crawlers.runner import load_profile_for_crawl, run_crawl
+    from vigil.core.profiles import ProfileError
     from vigil.core.records import new_id
 
     cfg = settings()
     try:
-        profile = find_profile(profile_ref, cfg.profiles_dir)
-        route(profile, cfg)
-        profile.resolved_headers()
-        profile.resolved_cookies()
+        profile = load_profile_for_crawl(profile_ref, cfg)
         if known_ads is not None and not known_ads.is_file():
             raise ProfileError(known_ads, "--known-ads", "no such file")
     except (ProfileError, RoutingError) as exc:
@@ -92,7 +88,7 @@ def crawl(
     )
     if as_json:
         summary = run_crawl(profile, cfg, **options)
-        sys.stdout.write(json.dumps(summary.as_json(), default=str) + "\n")
+        sys.stdout.write(summary.model_dump_json() + "\n")
         sys.stdout.flush()
     else:
         overrides = {"LOG_LEVEL": "WARNING"}

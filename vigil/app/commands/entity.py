@@ -1,4 +1,4 @@
-"""``vigil entity``: everything known about one phone, e-mail, wallet, handle or onion."""
+"""``vigil entity``: everything known about one phone, e-mail, wallet, handle, onion or photo (image)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def entity(
     value: str = typer.Argument(
         ..., help="a phone, e-mail, wallet, handle (platform:name, t.me/...) or onion"
     ),
-    entity_type: str | None = typer.Option(None, "--type", help="phone | email | wallet | handle | onion"),
+    entity_type: str | None = typer.Option(None, "--type", help="phone | email | wallet | handle | onion | image"),
     region: str | None = typer.Option(None, "--region", help="country for a national phone number, e.g. US"),
     limit: int = typer.Option(25, "--limit", "-n", min=1, max=1000, help="ads to list"),
     as_json: bool = typer.Option(False, "--json", help="print JSON for scripts"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -26,7 +27,8 @@ def _highlighted(fragment: str, style: str | None = None) -> Text:
 
     text = Text()
     for i, part in enumerate(fragment.replace(MARK_END, MARK_START).split(MARK_START)):
-        text.append(re.sub(r"\s+", " ", part), style="bold black on yellow" if i % 2 else style)
+        # ES escaped the fragment for HTML (encoder html); a terminal shows the text as written.
+        text.append(re.sub(r"\s+", " ", html.unescape(part)), style="bold black on yellow" if i % 2 else style)
     return text
 
 

@@ -53,7 +53,13 @@ def add(
     except ProfileError as exc:
         raise _fail(str(exc)) from None
     path = found.source.resolve() if found.source else None
-    in_dir = path is not None and path.parent == Path(cfg.profiles_dir).resolve()
+    root = Path(cfg.profiles_dir).resolve()
+    if path is None or not path.is_relative_to(root):
+        raise _fail(
+            f"{path or profile}: only profiles inside the profiles directory {root} can be watched "
+            "(crawl workers refuse jobs naming files elsewhere); copy the profile there"
+        )
+    in_dir = path.parent == root
     try:
         seconds = parse_duration(every).total_seconds() if every else None
         watch = Watch(
@@ -62,7 +68,7 @@ def add(
             source="cli",
             every_seconds=seconds,
             cron=cron,
-            profile_path=None if in_dir or path is None else str(path),
+            profile_path=None if in_dir else str(path),
             incremental=cfg.scheduler.incremental if incremental is None else incremental,
             baseline=cfg.scheduler.baseline_first_run if baseline is None else baseline,
             max_pages=max_pages,

@@ -51,13 +51,13 @@ def enrich(
     ),
 ) -> None:
     """Analyse raw pages into ad documents, entities and ad events (at-least-once, idempotent)."""
-    from pipelines.worker import EnrichWorker
+    from pipelines.worker import run_enrich_worker
     from vigil.core.metrics import serve
 
     cfg = settings()
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port if metrics_port is None else metrics_port)
-    raise typer.Exit(EnrichWorker(cfg, group=group, batch_size=batch_size).run())
+    raise typer.Exit(run_enrich_worker(cfg, group=group, batch_size=batch_size))
 
 
 @app.command()
@@ -65,14 +65,13 @@ def crawl(
     slots: int | None = typer.Option(None, "--slots", min=1, help="crawls at once (default: jobs.slots)"),
 ) -> None:
     """Run crawl jobs as `vigil crawl` subprocesses, one per profile at a time; report their status."""
-    from crawlers.worker import CrawlWorker
-    from vigil.app.cli import state
+    from crawlers.worker import run_crawl_worker
     from vigil.core.metrics import serve
 
     cfg = settings()
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port)
-    raise typer.Exit(CrawlWorker(cfg, slots=slots, config_path=state.config).run())
+    raise typer.Exit(run_crawl_worker(cfg, slots=slots))
 
 
 @app.command()
@@ -87,3 +86,19 @@ def alerts(
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port)
     raise typer.Exit(run_alerts_worker(cfg, rules))
+
+
+@app.command()
+def images(
+    group: str | None = typer.Option(None, "--group", help="Kafka consumer group (default: images.group_id)"),
+    batch_size: int = typer.Option(10, "--batch-size", min=1, help="ad events per poll"),
+) -> None:
+    """Fetch the images of ads whose profile opts in (never over Tor, never for escalated ads), OCR
+    and hash them in memory, and add the findings to the ad (docs/images.md)."""
+    from pipelines.image_worker import run_image_worker
+    from vigil.core.metrics import serve
+
+    cfg = settings()
+    configure_logging(cfg.log_level)
+    serve(cfg.metrics_port)
+    raise typer.Exit(run_image_worker(cfg, group=group, batch_size=batch_size))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_PATH = Path("/work/shared/data/dig-ads/ads-sample.json")
+#: ``../shared/data/dig-ads/ads-sample.json`` beside the repository this module is in.
+DEFAULT_PATH = Path(__file__).resolve().parents[4] / "shared" / "data" / "dig-ads" / "ads-sample.json"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from vigil.app.stack import java, maven, paths, processes
 from vigil.app.stack.errors import StackError
+from vigil.core.accounts import AccountError, system_account
 from vigil.core.config import Settings
 
 NAME = "elasticsearch"
@@ -128,25 +129,13 @@ class Elasticsearch:
     # -- user ------------------------------------------------------------------------------
     def run_as(self) -> pwd.struct_passwd | None:
         """The account ES runs as when we are root (created if missing); None when not root."""
-        if os.geteuid() != 0:
-            return None
         user = self.settings.stack.es_user
         try:
-            return pwd.getpwnam(user)
-        except KeyError:
-            pass
-        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        proc = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0 and "already exists" not in proc.stderr:
+            return system_account(user)
+        except AccountError as exc:
             raise StackError(
-                f"elasticsearch refuses to run as root and creating the user {user!r} failed: "
-                f"{proc.stderr.strip()} (set stack.es_user to an existing account)"
-            )
-        return pwd.getpwnam(user)
+                f"elasticsearch refuses to run as root and {exc} (set stack.es_user to an existing account)"
+            ) from None
 
     def _check_traversable(self, account: pwd.struct_passwd) -> None:
         """ES (as ``account``) must reach the distribution and its config through every parent."""

@@ -18,14 +18,25 @@ NAME = "kafka"
 MIN_JAVA = 17
 
 
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 class Kafka:
+    """The local broker; with ``kafka.security_protocol: SASL_PLAINTEXT`` and a SCRAM mechanism it
+    authenticates every client (SCRAM users made at format time) and authorises them by ACLs.
+
+    ``lib`` reuses jars fetched for another state directory (a second broker for a test);
+    ``scram_users`` are extra SCRAM users besides ``kafka.sasl_username`` (the broker's super user).
+    """
+
     name = NAME
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, lib: Path | None = None, scram_users: dict[str, str] | None = None):
         self.settings = settings
         self.version = settings.stack.kafka_version
         self.root = settings.state_dir / "kafka"
-        self.lib = self.root / self.version / "lib"
+        self.lib = lib or self.root / self.version / "lib"
+        self.scram_users = dict(scram_users or {})
         self.config_dir = self.root / "config"
         self.data_dir = self.root / "data"
         self.log = paths.log_file(settings, NAME)
@@ -82,6 +93,49 @@ class Kafka:
         return home / "bin" / "java"
 
     # -- configure -------------------------------------------------------------------------
+    @property
+    def sasl(self) -> bool:
+        return self.settings.kafka.security_protocol == "SASL_PLAINTEXT"
+
+    def super_user(self) -> tuple[str, str]:
+        """The SCRAM user the broker itself logs in as (and a super user): kafka.sasl_*."""
+        k = self.settings.kafka
+        if k.sasl_mechanism not in SCRAM_MECHANISMS or not k.sasl_username or k.sasl_password is None:
+            raise StackError(
+                "kafka: a local SASL_PLAINTEXT broker needs kafka.sasl_mechanism SCRAM-SHA-256 or "
+                "SCRAM-SHA-512 and kafka.sasl_username / VIGIL_KAFKA_SASL_PASSWORD"
+            )
+        return k.sasl_username, k.sasl_password.get_secret_value()
+
+    def listener_properties(self) -> dict[str, str]:
+        k = self.settings.kafka
+        controller = f"CONTROLLER://{self.host}:{k.controller_port}"
+        if not self.sasl:
+            return {
+                "listeners": f"PLAINTEXT://{self.host}:{self.port},{controller}",
+                "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }
+        user, password = self.super_user()
+        mechanism = k.sasl_mechanism or ""
+        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{user}" password="{password}";'
+        return {
+            "listeners": f"SASL_PLAINTEXT://{self.host}:{self.port},{controller}",
+            "advertised.listeners": f"SASL_PLAINTEXT://{self.host}:{self.port}",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            # KRaft cannot check SCRAM on the controller listener (the credentials live in the
+            # metadata it serves): it stays PLAINTEXT on loopback; see docs/security.md for clusters.
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": mechanism,
+            "sasl.mechanism.inter.broker.protocol": mechanism,
+            f"listener.name.sasl_plaintext.{mechanism.lower()}.sasl.jaas.config": jaas,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            # ANONYMOUS is the broker talking to its own controller over the loopback listener.
+            "super.users": f"User:{user};User:ANONYMOUS",
+        }
+
     def properties(self) -> dict[str, str]:
         k = self.settings.kafka
         message_max = k.max_message_bytes + 1024 * 1024
@@ -89,11 +143,8 @@ class Kafka:
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{self.host}:{k.controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{k.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            **self.listener_properties(),
             "log.dirs": str(self.data_dir),
             "num.partitions": str(k.partitions),
             "default.replication.factor": "1",
@@ -121,6 +172,8 @@ class Kafka:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server = self.config_dir / "server.properties"
+        server.touch(mode=0o600)  # may hold the broker's SASL password
+        server.chmod(0o600)
         server.write_text(
             "# written by `vigil stack up`; edits are overwritten\n"
             + "".join(f"{key}={value}\n" for key, value in self.properties().items())
@@ -142,11 +195,12 @@ class Kafka:
             self.classpath(),
             "kafka.tools.StorageTool",
             "format",
-            f"--cluster-id={cluster_id}",
+            f"--cluster-id={cluster_id}",  # a base64url id may begin with "-"
             "--standalone",
             "--ignore-formatted",
             "--config",
             str(server),
+            *self.scram_arguments(),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         with open(self.log, "a") as out:
@@ -156,6 +210,18 @@ class Kafka:
                 f"kafka: formatting storage in {self.data_dir} failed (exit {proc.returncode}): "
                 + (proc.stderr.strip().splitlines() or ["see " + str(self.log)])[-1]
             )
+
+    def scram_arguments(self) -> list[str]:
+        """``--add-scram`` for the super user and the extra users (SASL brokers only)."""
+        if not self.sasl:
+            return []
+        user, password = self.super_user()
+        mechanism = self.settings.kafka.sasl_mechanism
+        users = {user: password, **self.scram_users}
+        for name, secret in users.items():
+            if not name.replace("-", "").replace("_", "").isalnum() or any(c in secret for c in ',]"='):
+                raise StackError(f"kafka: SCRAM user {name!r}: use letters, digits, - and _; no ,]\"= in passwords")
+        return [f"--add-scram={mechanism}=[name={name},password={secret}]" for name, secret in users.items()]
 
     def jvm_options(self) -> list[str]:
         return [

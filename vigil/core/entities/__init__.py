@@ -1,7 +1,8 @@
 """The one normaliser of contact entities, shared by enrichment, watchlists and `vigil entity`.
 
 Types: phone (E.164), email (lower-case), wallet (canonical address), handle
-(``platform:name`` lower-case), onion (lower-case v3 host), url (canonical URL).
+(``platform:name`` lower-case), onion (lower-case v3 host), url (canonical URL), image (a photo's
+64-bit perceptual hash, 16 lower-case hex digits; found by the image worker, never in text).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from vigil.core.entities.spans import Spans, masked
 from vigil.core.metrics import LIMITS_HIT
 from vigil.core.records import Entity
 
-ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url")
+ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url", "image")
+IMAGE_HASH = re.compile(r"[0-9a-f]{16}")
 
 
 def normalize(entity_type: str, value: str, region: phones.Regions = None) -> str | None:
@@ -40,6 +42,9 @@ def normalize(entity_type: str, value: str, region: phones.Regions = None) -> st
         return onions.validate_v3(host)
     if entity_type == "url":
         return urls.normalize_url(value)
+    if entity_type == "image":
+        value = value.lower().removeprefix("image:")
+        return value if IMAGE_HASH.fullmatch(value) else None
     raise ValueError(f"unknown entity type {entity_type!r}; expected one of {', '.join(ENTITY_TYPES)}")
 
 

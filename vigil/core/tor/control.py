@@ -72,27 +72,6 @@ def bootstrap_progress(controller: Controller) -> tuple[int, str]:
     return int(match.group(1)), match.group(2) or ""
 
 
-def wait_for_bootstrap(
-    controller: Controller,
-    timeout: float = 120.0,
-    progress: Callable[[int, str], None] = lambda *_: None,
-    interval: float = 0.5,
-) -> int:
-    """Poll bootstrap progress until 100 % (reporting each change); raise on timeout."""
-    deadline = time.monotonic() + timeout
-    last = -1
-    while True:
-        percent, summary = bootstrap_progress(controller)
-        if percent != last:
-            progress(percent, summary)
-            last = percent
-        if percent >= 100:
-            return percent
-        if time.monotonic() > deadline:
-            raise TorControlError(f"tor bootstrap stuck at {percent}% ({summary}) after {timeout:.0f}s")
-        time.sleep(interval)
-
-
 def launch(
     config: dict[str, str | list[str]],
     *,

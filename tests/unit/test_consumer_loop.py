@@ -1,0 +1,179 @@
+"""The one consumer loop (vigil.core.consumer) with an in-memory stand-in for kafka-python's
+consumer and producer: the loop's own logic (commit, retry, dead letters, held offsets). The same
+loop against the real broker is exercised by tests/integration/test_enrich_worker.py and others."""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+
+import pytest
+from kafka import TopicPartition
+from kafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+
+from tests.helpers import RecordingProducer
+from vigil.core import consumer as consumer_module
+from vigil.core.config import Settings
+from vigil.core.consumer import Batch, ConsumerLoop, Handler, Retriable, is_retriable
+from vigil.core.dead_letters import DeadLetterSink
+
+Record = namedtuple("Record", "topic partition offset key value")
+TP = TopicPartition("t", 0)
+
+
+class Consumer:
+    def __init__(self):
+        self.commits = []
+        self.paused_tps = set()
+        self.seeks = []
+
+    def assignment(self):
+        return {TP}
+
+    def pause(self, *tps):
+        self.paused_tps |= set(tps)
+
+    def resume(self, *tps):
+        self.paused_tps -= set(tps)
+
+    def paused(self):
+        return set(self.paused_tps)
+
+    def poll(self, timeout_ms=0, max_records=None):
+        return {}
+
+    def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+
+    def commit(self, offsets, timeout_ms=None):
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+
+
+def make_loop(handler: Handler) -> ConsumerLoop:
+    settings = Settings()
+    loop = ConsumerLoop(settings, handler, group="g", topic="t")
+    loop.consumer = Consumer()
+    loop.producer = RecordingProducer()
+    loop.dead_letters = DeadLetterSink(loop.producer, "dlq", handler.name, "g", excerpt_bytes=16)
+    return loop
+
+
+def records(*values: bytes, start: int = 0) -> list[Record]:
+    return [Record("t", 0, start + n, b"k", v) for n, v in enumerate(values)]
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(consumer_module, "BACKOFF_START", 0.001)
+    monkeypatch.setattr(consumer_module, "BACKOFF_MAX", 0.002)
+
+
+class Recorder(Handler):
+    name = "test"
+
+    def __init__(self, fail_on: bytes | None = None, outages: int = 0):
+        self.handled: list[bytes] = []
+        self.fail_on = fail_on
+        self.outages = outages
+
+    def handle(self, batch: Batch) -> None:
+        if self.outages:
+            self.outages -= 1
+            raise Retriable("down")
+        for record in batch.records:
+            if record.value == self.fail_on:
+                raise ValueError("poison")
+            if record.value == b"bad":
+                batch.dead_letter(record, "schema", "not a record")
+                continue
+            self.handled.append(record.value)
+
+
+def test_a_handled_batch_is_committed_past_its_last_record():
+    handler = Recorder()
+    loop = make_loop(handler)
+    assert loop.deliver(records(b"a", b"b", b"c"))
+    loop.commit()
+    assert handler.handled == [b"a", b"b", b"c"]
+    assert loop.consumer.commits == [{TP: 3}]
+    loop.commit()
+    assert len(loop.consumer.commits) == 1, "an unchanged offset is not committed again"
+
+
+def test_a_retriable_failure_retries_the_same_batch_with_partitions_paused():
+    handler = Recorder(outages=3)
+    loop = make_loop(handler)
+    assert loop.deliver(records(b"a", b"b"))
+    assert handler.handled == [b"a", b"b"] and handler.outages == 0
+    assert not loop.consumer.paused(), "partitions resume once the service is back"
+    loop.commit()
+    assert loop.consumer.commits == [{TP: 2}]
+
+
+def test_a_poison_record_is_dead_lettered_and_the_records_behind_it_go_through():
+    handler = Recorder(fail_on=b"poison")
+    loop = make_loop(handler)
+    assert loop.deliver(records(b"a", b"poison", b"bad", b"c"))
+    loop.commit()
+    assert handler.handled == [b"a", b"a", b"c"], "the batch fails once, then goes record by record"
+    letters = [json.loads(value) for topic, _, value in loop.producer.sent]
+    assert [(d["offset"], d["error_type"]) for d in letters] == [(1, "handler"), (2, "schema")]
+    assert all(d["consumer"] == "g" and d["stage"] == "test" and d["source_topic"] == "t" for d in letters)
+    assert "ValueError: poison" in letters[0]["error"]
+    assert loop.consumer.commits == [{TP: 4}]
+
+
+def test_a_stop_during_an_outage_leaves_the_batch_uncommitted():
+    handler = Recorder(outages=10**6)
+    loop = make_loop(handler)
+    loop.stopping.set()
+    assert loop.deliver(records(b"a")) is False
+    loop.commit()
+    assert loop.consumer.commits == [] and handler.handled == []
+
+
+def test_commits_stop_before_an_offset_the_handler_still_holds():
+    class Holding(Recorder):
+        hold: dict = {TP: 1}
+
+        def held(self):
+            return self.hold
+
+    handler = Holding()
+    loop = make_loop(handler)
+    loop.deliver(records(b"a", b"b", b"c"))
+    loop.commit()
+    handler.hold = {}
+    loop.commit()
+    assert loop.consumer.commits == [{TP: 1}, {TP: 3}]
+
+
+def test_dead_letters_are_bounded_and_name_the_original():
+    handler = Recorder()
+    loop = make_loop(handler)
+    big = b"bad" + b"x" * 10_000
+    handler.fail_on = big
+    loop.deliver(records(big))
+    (letter,) = [json.loads(v) for _, _, v in loop.producer.sent]
+    assert letter["original_bytes"] == len(big) and letter["original_truncated"]
+    assert len(letter["original"].encode()) <= 16
+    import hashlib
+
+    assert letter["original_sha256"] == hashlib.sha256(big).hexdigest()
+
+
+def test_failures_are_classified():
+    from elasticsearch import ApiError
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    assert is_retriable(Retriable("x")) and is_retriable(KafkaConnectionError())
+    assert not is_retriable(MessageSizeTooLargeError()), "a record too large never fits: permanent"
+    assert not is_retriable(ValueError("bug"))
+
+    class Meta:
+        def __init__(self, status):
+            self.status = status
+
+    assert is_retriable(ApiError("busy", Meta(429), {})) and is_retriable(ApiError("down", Meta(503), {}))
+    assert not is_retriable(ApiError("bad", Meta(400), {}))
+    assert is_retriable(ESConnectionError("refused"))

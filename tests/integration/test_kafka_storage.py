@@ -24,7 +24,7 @@ def test_a_cluster_id_beginning_with_a_dash_formats_storage(stack, tmp_path, mon
     server = kafka.write_config()
     cluster_id = "-Qm2vS1yT7eHc1xK0n9pZw"
 
-    kafka.format_storage(server)
+    kafka.format_storage(server, cluster_id)
 
     meta = (kafka.data_dir / "meta.properties").read_text()
     assert f"cluster.id={cluster_id}\n" in meta, meta

@@ -5,16 +5,20 @@ PY := $(VENV)/bin/python
 VIGIL := $(VENV)/bin/vigil
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint bench demo deploy-check stack-up stack-down clean
+.PHONY: setup test unit lint eval bench demo deploy-check stack-up stack-down clean
 
 setup:
 	bash deploy/local/setup.sh
 
-test: setup lint
+test: setup lint eval
 	bash deploy/local/run-tests.sh $(PYTEST_ARGS)
 
 unit: setup
 	$(PY) -m pytest -m "not integration and not tor and not browser" $(PYTEST_ARGS)
+
+# extraction precision/recall on the project's labelled sets and the DIG oracle (docs/extraction.md)
+eval: setup
+	PYTHONPATH=$(CURDIR) $(PY) tests/eval/harness.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench

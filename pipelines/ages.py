@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from vigil.core.entities.phones import spelled_numbers
+
 _NUM = r"(?P<age>[1-7][0-9])"
 _AFTER = (
     r"y\.?\s?o\.?|y/o|yrs?\.?(?:\s*(?:old|young))?|years?(?:[\s-]*(?:old|young))|year[\s-]old|jr\.?|jahre?(?:\s*alt)?|j\.(?=\s)"
-    r"|años|anos|ans|anni|jaar(?:\s*oud)?|lat(?:ka)?|ani|éves|let|лет|года|год|років|роки|рокiв|godina|vjeç"
+    r"|años|anos|ans|anni|jaar(?:\s*oud)?|lat(?:ka|a)?|(?:de\s+)?ani|éves|let|лет|года|год|років|роки|рокiв|godina|vjeç"
 )
 _BEFORE = (
     r"age|aged|edad|alter|âge|age de|età|eta|leeftijd|wiek|vârsta|varsta|vârstă|idade|возраст|вік|i am|i'm|im"
@@ -56,7 +58,7 @@ RANGE_RES = (
         re.IGNORECASE,
     ),
 )
-BEFORE_RE = re.compile(rf"(?<![^\W\d_])(?:{_BEFORE})\s*[:=\-]?\s*{_NUM}(?![\d.,'’\"/%$€£]|\s?(?:cm|kg|lbs?|min|h\b|hr|uur|euro|eur|usd|dollars?|\$))", re.IGNORECASE)
+BEFORE_RE = re.compile(rf"(?<![^\W\d_])(?:{_BEFORE})\s*[:=\-•|·–]?\s*{_NUM}(?![\d'’\"/%$€£]|[.,]\d|\s?(?:cm|kg|lbs?|min|h\b|hr|uur|euro|eur|usd|dollars?|\$))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,37 @@ def _is_duration(text: str, start: int) -> bool:
     return bool(_DURATION.search(text[max(0, start - 30) : start]))
 
 
+def _with_digits(text: str) -> tuple[str, list[int]]:
+    """The text with spelled numbers written as digits ("nineteen" → "19"), and for each position
+    of that text its position in the original, so matches map back to exact spans."""
+    spelled = list(spelled_numbers(text))
+    if not spelled:
+        return text, []
+    parts: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for start, end, value in spelled:
+        parts.append(text[position:start])
+        origin.extend(range(position, start))
+        parts.append(str(value))
+        origin.extend([start] * (len(str(value)) - 1) + [end - 1])
+        position = end
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
+
+
 def find_ages(text: str) -> Iterator[AgeMatch]:
+    """Stated ages, with spans into ``text``; spelled ages ("nineteen years old") included."""
+    shadow, origin = _with_digits(text)
+    for match in _find_ages(shadow):
+        if origin:
+            yield AgeMatch(origin[match.start], origin[match.end - 1] + 1, match.age)
+        else:
+            yield match
+
+
+def _find_ages(text: str) -> Iterator[AgeMatch]:
     taken: list[tuple[int, int]] = []
     for regex in RANGE_RES:
         for match in regex.finditer(text):

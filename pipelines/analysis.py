@@ -33,7 +33,7 @@ from vigil.core.entities import scan_entities
 from vigil.core.metrics import LIMITS_HIT
 from vigil.core.records import ENTITY_FIELDS, AdDocument, Entity, RawPage, Span, ad_key
 
-ANALYZER_VERSION = "1.2.0"
+ANALYZER_VERSION = "1.3.0"
 TRUNCATED_TEXT_CHARS = 5000
 TITLE_CHARS = 1000
 _limits = LimitsSettings()
@@ -168,6 +168,7 @@ def analyze(page: RawPage, limits: LimitsSettings | None = None) -> AdDocument:
         ethnicities=tuple(ethnicity_spans),
         providers=tuple(provider_spans),
         has_price=price is not None and price.amount is not None,
+        language=language,
     )
     hits = match_indicators(findings, max_evidence=limits.evidence_spans, truncated=truncated)
     risk, explanation, escalate = score(hits)

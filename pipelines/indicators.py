@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.generated import llm_likeness
+from pipelines.scope import Scope, boilerplate_spans, compile_scope, is_name, negated
 from vigil.core.records import Entity, IndicatorHit, Span
 
 TAXONOMY_PATH = Path(__file__).with_name("indicators.yaml")
@@ -39,6 +41,7 @@ class Findings:
     ethnicities: tuple[tuple[str, Span], ...] = ()
     providers: tuple[tuple[int, Span], ...] = ()
     has_price: bool = False
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,27 @@ class Taxonomy:
     version: int
     categories: tuple[str, ...]
     indicators: tuple[Indicator, ...]
+    scope: Scope | None = None
+
+
+_SCOPE_KEYS = ("negation_before", "negation_after", "boilerplate", "name_cues")
+
+
+def _parse_scope(raw: Any) -> Scope | None:
+    """The optional ``scope`` mapping: lists of regexes per key; errors name the key."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TaxonomyError("scope: must be a mapping")
+    unknown = sorted(set(raw) - set(_SCOPE_KEYS) - {"name_terms"})
+    if unknown:
+        raise TaxonomyError(f"scope, key {unknown[0]!r}: unknown key")
+    for key in _SCOPE_KEYS:
+        _compile_all("scope", key, raw.get(key))
+    terms = raw.get("name_terms", [])
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise TaxonomyError("scope, key 'name_terms': must be a list of words")
+    return compile_scope(raw)
 
 
 def _error(indicator_id: str, key: str, message: str) -> TaxonomyError:
@@ -139,7 +163,7 @@ def parse_taxonomy(data: Any) -> Taxonomy:
                 escalate=raw.get("escalate", False),
             )
         )
-    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators))
+    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators), _parse_scope(data.get("scope")))
 
 
 def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
@@ -156,22 +180,48 @@ def default_taxonomy() -> Taxonomy:
     return load_taxonomy(TAXONOMY_PATH)
 
 
+NEGATION_WORDS = 3
+ESCALATING_NEGATION_WORDS = 1
+
+
+def _in_scope(scope: Scope | None, escalate: bool, source: str, match: re.Match[str], legal: list[tuple[int, int]] | None) -> bool:
+    """Whether a match counts: not negated, not a name, and (for escalating indicators) not
+    inside a disclaimer or legal sentence."""
+    if scope is None:
+        return True
+    start, end = match.span()
+    if negated(scope, source, start, end, ESCALATING_NEGATION_WORDS if escalate else NEGATION_WORDS):
+        return False
+    if is_name(scope, source, start, end):
+        return False
+    return not (legal and any(s <= start < e for s, e in legal))
+
+
 def _pattern_spans(
-    patterns: Iterable[re.Pattern[str]], findings: Findings, limit: int = MAX_EVIDENCE + 1
+    patterns: Iterable[re.Pattern[str]],
+    findings: Findings,
+    escalate: bool = False,
+    scope: Scope | None = None,
+    limit: int = MAX_EVIDENCE + 1,
 ) -> list[Span]:
     """Matches in the text, then in the title: at most ``limit`` of each per pattern (the first
     ones, which are all that the evidence keeps), so a page repeating a phrase costs no more."""
     spans: list[Span] = []
     for pattern in patterns:
         for source, in_title in ((findings.text, False), (findings.title, True)):
+            legal: list[tuple[int, int]] | None = None
             found = 0
             for match in pattern.finditer(source):
-                if match.end() > match.start():
-                    start, end = (-1, -1) if in_title else match.span()
-                    spans.append(Span(text=match.group(0), start=start, end=end))
-                    found += 1
-                    if found >= limit:
-                        break
+                if found >= limit:
+                    break
+                if match.end() <= match.start():
+                    continue
+                if escalate and legal is None and scope is not None:
+                    legal = boilerplate_spans(scope, source)
+                if not _in_scope(scope, escalate, source, match, legal):
+                    continue
+                spans.append(Span(text=match.group(0), start=-1 if in_title else match.start(), end=-1 if in_title else match.end()))
+                found += 1
     return spans
 
 
@@ -204,7 +254,7 @@ _OTHER_PAYMENT_RE = re.compile(
 
 def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     patterns = _compiled_params(indicator)
-    spans = _pattern_spans(patterns, findings)
+    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope)
     if spans:
         return spans
     wallets = [e for e in findings.entities if e.type == "wallet"]
@@ -247,6 +297,15 @@ def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[Indic
     return offers[0].evidence[:2] if findings.has_price else []
 
 
+def _ai_generated_text(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
+    """Text that compresses like LLM prose (pipelines/generated.py); a weak signal only."""
+    ratio = llm_likeness(findings.text, findings.language)
+    if ratio is None or ratio > float(indicator.params.get("max_ratio", 0.84)):
+        return []
+    end = min(len(findings.text), 120)
+    return [Span(text=findings.text[:end], start=0, end=end)]
+
+
 DETECTORS: dict[str, Detector] = {
     "stated_age_under_18": _stated_age_under_18,
     "obfuscated_phone": _obfuscated_phone,
@@ -255,6 +314,7 @@ DETECTORS: dict[str, Detector] = {
     "crypto_only_payment": _crypto_only_payment,
     "cooccurrence": _cooccurrence,
     "organ_with_price": _organ_with_price,
+    "ai_generated_text": _ai_generated_text,
 }
 _LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
 
@@ -275,7 +335,7 @@ def match_indicators(
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
         else:
-            evidence = _pattern_spans(indicator.patterns, findings, max_evidence + 1)
+            evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope, max_evidence + 1)
         if len(evidence) > max_evidence and truncated is not None:
             truncated.add("evidence_spans")
         if evidence:

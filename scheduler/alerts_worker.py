@@ -1,23 +1,22 @@
 """The alerts worker: ad events in, alerts out, each (subscriber, ad, rule) at most once.
 
-Per event: evaluate the rules, claim each alert in vigil-alerts (create-only document: the
-dedupe), then hand it to the subscriber's outbox and commit the event's offset. Each subscriber
-has its own outbox thread, so a dead endpoint being retried never delays anyone else. Digest
-subscribers' alerts wait in vigil-alerts as ``queued`` and go out together once per window,
+Per event: evaluate the rules, render each alert as inert text at its subscriber's content level
+(scheduler/alert_format.py), claim it in vigil-alerts (create-only document: the dedupe), then
+hand it to the subscriber's outbox (scheduler/outbox.py) and commit the event's offset. Digest
+subscribers' alerts wait in vigil-alerts as ``pending`` and go out together once per window,
 which also carries them over a restart.
 
 Baseline: a new-ad rule ignores an ``ad.new`` whose event says ``baseline`` or whose crawl job
 is recorded as a baseline job in vigil-jobs (written by the crawl worker before the crawl
 starts), so the design holds whichever way the flag travels. Other rules still fire.
 
-At-most-once has one price: a worker killed between claiming an alert and sending it leaves
-it ``pending`` in the history, unsent, rather than risking a second message.
+A worker killed after claiming an alert leaves it ``pending`` (the sweeper of the next worker
+sends it) or ``sending`` (failed as "outcome unknown", never resent on its own): see
+scheduler/alert_store.py.
 """
 
 from __future__ import annotations
 
-import json
-import queue
 import sys
 import threading
 from collections import OrderedDict
@@ -26,13 +25,14 @@ from pathlib import Path
 import structlog
 from pydantic import ValidationError
 
+from scheduler.alert_format import render, vigil_link
 from scheduler.alert_store import Alert, AlertStore, alert_id
 from scheduler.delivery import Delivery, mask
+from scheduler.outbox import Inbox, Outbox, Sweeper, instance_id
 from scheduler.rules import AlertsConfig, Match, RulesError, evaluate, load_rules, rules_path
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
-from vigil.core.metrics import ALERTS_FAILED, ALERTS_SENT
-from vigil.core.records import AdEvent, doc_id, utcnow
+from vigil.core.records import AdEvent, doc_id
 
 log = structlog.get_logger("vigil.alerts")
 
@@ -78,128 +78,27 @@ def job_is_baseline(es, index: str, job_id: str) -> bool:
     return bool(source.get("baseline"))
 
 
-def compose(alerts: list[Alert]) -> tuple[str, str]:
-    """(title, body) of a message for one alert, or a digest of several."""
-    if len(alerts) == 1:
-        return alerts[0].title, alerts[0].message
-    title = f"[Vigil] {len(alerts)} alerts for {alerts[0].subscriber}"
-    body = "\n\n---\n\n".join(alert.message for alert in alerts)
-    return title, body
-
-
-def describe(match: Match, event: AdEvent) -> tuple[str, str]:
-    """The alert's title and body: the ad URL, the rule and the evidence, first."""
+def describe(match: Match, event: AdEvent, link: str) -> tuple[str, str]:
+    """The alert's title and plain-text body at the subscriber's content level (inert text)."""
     rule = match.rule
-    title = f"[Vigil] {rule.id}: {event.title or event.url}"[:200]
-    lines = [
-        f"Rule: {rule.id}" + (f" - {rule.description}" if rule.description else ""),
-        f"Ad: {event.url}",
-        f"Title: {event.title}" if event.title else "",
-        f"Site: {event.profile_id} ({event.network}{', ' + event.country if event.country else ''})",
-        f"Risk: {event.risk}" + (" (escalated)" if event.escalate else ""),
-        f"Indicators: {', '.join(event.indicators)}" if event.indicators else "",
-        "Evidence:",
-        *[f"- {line}" for line in match.evidence],
-        f"Event: {event.event_type} {event.ad_key} at {event.occurred_at.isoformat(timespec='seconds')}",
-    ]
-    return title, "\n".join(line for line in lines if line)
-
-
-class Inbox:
-    """Appends each delivered alert as one JSON line to a local file (the demo reads it)."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.lock = threading.Lock()
-
-    def write(self, alert: Alert) -> None:
-        if self.path is None:
-            return
-        line = json.dumps(alert.model_dump(mode="json"), ensure_ascii=False)
-        with self.lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-
-
-class Outbox(threading.Thread):
-    """One subscriber's deliveries: immediately from a queue, or as a digest once per window."""
-
-    def __init__(
-        self, subscriber, store: AlertStore, delivery: Delivery, inbox: Inbox, stop: threading.Event
-    ):
-        super().__init__(name=f"outbox-{subscriber.id}", daemon=True)
-        self.subscriber = subscriber
-        self.store = store
-        self.delivery = delivery
-        self.inbox = inbox
-        self.stop = stop
-        self.queue: queue.Queue[Alert] = queue.Queue()
-
-    def put(self, alert: Alert) -> None:
-        self.queue.put(alert)
-
-    def run(self) -> None:
-        if self.subscriber.digest:
-            self._digests()
-        else:
-            self._immediate()
-
-    def _immediate(self) -> None:
-        while not (self.stop.is_set() and self.queue.empty()):
-            try:
-                alert = self.queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self._deliver([alert])
-
-    def _digests(self) -> None:
-        while not self.stop.wait(self.subscriber.digest):
-            self._send_digest()
-        self._send_digest()
-
-    def _send_digest(self) -> None:
-        try:
-            waiting = self.store.queued(self.subscriber.id)
-        except Exception as exc:  # noqa: BLE001 - the queued alerts stay queued for the next window
-            log.error("digest not read; retried next window", subscriber=self.subscriber.id, error=str(exc))
-            return
-        if waiting:
-            self._deliver(waiting)
-
-    def _deliver(self, alerts: list[Alert]) -> None:
-        title, body = compose(alerts)
-        result = self.delivery.send(self.subscriber.targets(), title, body)
-        now = utcnow()
-        for alert in alerts:
-            try:
-                if result.ok:
-                    self.store.update(
-                        alert, status="delivered", attempts=result.attempts, delivered_at=now, error=None
-                    )
-                else:
-                    self.store.update(alert, status="failed", attempts=result.attempts, error=result.error)
-            except Exception as exc:  # noqa: BLE001 - the alert was (not) sent either way; say so
-                log.error(
-                    "alert outcome not recorded", alert_id=alert.alert_id, delivered=result.ok, error=str(exc)
-                )
-            if result.ok:
-                ALERTS_SENT.labels(subscriber=alert.subscriber, rule=alert.rule_id).inc()
-                self.inbox.write(alert)
-            else:
-                ALERTS_FAILED.labels(subscriber=alert.subscriber).inc()
-        if result.ok:
-            log.info(
-                "alert delivered", subscriber=self.subscriber.id, alerts=len(alerts), attempts=result.attempts
-            )
-        else:
-            log.error(
-                "alert delivery failed",
-                subscriber=self.subscriber.id,
-                alerts=len(alerts),
-                attempts=result.attempts,
-                error=result.error,
-            )
+    return render(
+        content=match.subscriber.content,
+        rule_id=rule.id,
+        rule_description=rule.description,
+        ad_key=event.ad_key,
+        link=link,
+        escalated=event.escalate,
+        profile_id=event.profile_id,
+        network=event.network,
+        country=event.country,
+        risk=event.risk,
+        indicators=event.indicators,
+        evidence=match.evidence,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        ad_title=event.title,
+        ad_url=event.url,
+    )
 
 
 class AlertsHandler(Handler):
@@ -219,6 +118,7 @@ class AlertsHandler(Handler):
         self.store = AlertStore(self.es, self.settings.es.indices.alerts)
         self.context = ElasticContext(self.es, self.settings)
         inbox = Inbox(cfg.inbox)
+        owner = instance_id()
         self.outboxes = {
             s.id: Outbox(
                 s,
@@ -226,15 +126,18 @@ class AlertsHandler(Handler):
                 Delivery(cfg.attempts, cfg.backoff_seconds, cfg.mail_from, self.outboxes_stop),
                 inbox,
                 self.outboxes_stop,
+                owner=owner,
             )
             for s in self.config.subscribers
         }
+        sweeper = Sweeper(self.store, self.outboxes, cfg, self.outboxes_stop)
         for outbox in self.outboxes.values():
             outbox.start()
+        sweeper.start()
         log.info(
             "alerts worker started",
             rules=[r.id for r in self.config.rules],
-            subscribers={s.id: [mask(u) for u in s.urls] for s in self.config.subscribers},
+            subscribers={s.id: [mask(u) for u in s.targets()] for s in self.config.subscribers},
         )
 
     def handle(self, batch: Batch) -> None:
@@ -257,9 +160,12 @@ class AlertsHandler(Handler):
         """Claim and enqueue the alerts one event fires; returns those newly claimed."""
         claimed = []
         for match in evaluate(self.config, event, self.context):
-            title, message = describe(match, event)
+            key = alert_id(match.subscriber.id, event.ad_key, match.rule.id)
+            title, message = describe(
+                match, event, vigil_link(self.settings.alerts.link_template, key, event.ad_key)
+            )
             alert = Alert(
-                alert_id=alert_id(match.subscriber.id, event.ad_key, match.rule.id),
+                alert_id=key,
                 subscriber=match.subscriber.id,
                 rule_id=match.rule.id,
                 ad_key=event.ad_key,
@@ -271,9 +177,11 @@ class AlertsHandler(Handler):
                 evidence=match.evidence,
                 title=title,
                 message=message,
-                targets=[mask(u) for u in match.subscriber.urls],
+                content="minimal" if event.escalate else match.subscriber.content,
+                escalated=event.escalate,
+                targets=[mask(u) for u in match.subscriber.targets()],
                 digest=bool(match.subscriber.digest),
-                status="queued" if match.subscriber.digest else "pending",
+                status="pending",
             )
             if not self.store.claim(alert):
                 log.info(

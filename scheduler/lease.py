@@ -2,15 +2,18 @@
 
 APScheduler 3.x does not support two schedulers on one job store (both would run every job).
 Every ``vigil scheduler`` therefore competes for one row of ``vigil_leases``:
-``(name, holder, expires_at)``. The holder renews it every few seconds with a conditional UPDATE
-(``WHERE holder = me OR expires_at < now``), which the database serialises, so at most one
-process holds an unexpired lease. Only the holder runs jobs; a standby takes over once the
-lease has expired (a killed leader is replaced after at most ``lease_seconds``).
+``(name, holder, expires_at)``. The holder renews it every few seconds with one conditional
+UPDATE (``WHERE holder = me OR expires_at < now``). The database serialises it: on PostgreSQL
+the UPDATE takes the row lock and re-checks its condition on the row as committed by whoever held
+the lock before (READ COMMITTED), on SQLite the write lock covers the file; so at most one
+process holds an unexpired lease. Only the holder runs jobs; a standby takes over once the lease
+has expired (a killed leader is replaced after at most ``lease_seconds`` plus one renewal tick).
 
-Before publishing, a run checks ``held()``: the lease is still valid by the holder's own clock,
-with a safety margin. That fences a leader that stalled (GC pause, lost database) from publishing
-after a standby could have taken over. Hosts sharing one database need clocks in sync (NTP)
-to well under the margin.
+Expiry is read on the database's clock, in the same statement, so schedulers on hosts with
+skewed clocks still agree on it. Before publishing, a run checks ``held()``: by the holder's own
+monotonic clock, started before the renewal was sent, the lease is still valid with a safety
+margin. That fences a leader that stalled (GC pause, lost database) from publishing after a
+standby could have taken over.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import socket
 import time
 import uuid
 
-from sqlalchemy import Column, Float, MetaData, String, Table, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Float, MetaData, String, Table, case, func, insert, literal, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+from scheduler.watches import create_tables
 
 metadata = MetaData()
 
@@ -40,6 +45,16 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def database_now(conn: Connection):
+    """The database's current time in epoch seconds, as an SQL expression."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return func.extract("epoch", func.clock_timestamp()).cast(Float)
+    if dialect == "sqlite":
+        return (func.julianday("now") - 2440587.5) * 86400.0
+    return literal(time.time(), Float)
+
+
 class Lease:
     """One named lease; ``acquire()`` takes or renews it, ``held()`` says whether to act on it."""
 
@@ -50,19 +65,23 @@ class Lease:
         self.holder = holder or new_holder()
         self.margin = ttl / 3
         self._valid_until = 0.0
-        metadata.create_all(engine, tables=[leases_table])
+        create_tables(engine, leases_table)
 
     def acquire(self) -> bool:
         """Take the lease if free or expired, renew it if ours; True while we hold it."""
-        now = time.time()
-        expires = now + self.ttl
+        sent = time.monotonic()
         table = leases_table
         with self.engine.begin() as conn:
+            now = database_now(conn)
             renewed = conn.execute(
                 update(table)
                 .where(table.c.name == self.name)
                 .where((table.c.holder == self.holder) | (table.c.expires_at < now))
-                .values(holder=self.holder, expires_at=expires)
+                .values(
+                    holder=self.holder,
+                    expires_at=now + self.ttl,
+                    acquired_at=case((table.c.holder == self.holder, table.c.acquired_at), else_=now),
+                )
             ).rowcount
             if not renewed:
                 exists = conn.execute(select(table.c.name).where(table.c.name == self.name)).first()
@@ -71,18 +90,18 @@ class Lease:
                         with conn.begin_nested():
                             conn.execute(
                                 insert(table).values(
-                                    name=self.name, holder=self.holder, expires_at=expires, acquired_at=now
+                                    name=self.name, holder=self.holder, expires_at=now + self.ttl, acquired_at=now
                                 )
                             )
                         renewed = 1
                     except IntegrityError:
                         renewed = 0
-        self._valid_until = expires if renewed else 0.0
+        self._valid_until = sent + self.ttl if renewed else 0.0
         return bool(renewed)
 
     def held(self) -> bool:
         """True if the last renewal is recent enough to act on (a margin before it expires)."""
-        return time.time() < self._valid_until - self.margin
+        return time.monotonic() < self._valid_until - self.margin
 
     def release(self) -> None:
         """Give the lease up at once (clean shutdown), so a standby need not wait for expiry."""

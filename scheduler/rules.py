@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import (
@@ -239,13 +239,18 @@ def _seconds(value: Any) -> float:
 
 
 class Subscriber(Part):
-    """Who is told: Apprise URLs (``${ENV_VAR}`` expanded), which rules, and how often."""
+    """Who is told: Apprise URLs (``${ENV_VAR}`` expanded), which rules, how often and how much."""
 
     id: str = Field(pattern=RULE_ID)
     urls: list[str] = Field(min_length=1)
     rules: list[str] = Field(min_length=1)
     digest: float = Field(
         0.0, description="seconds (or 15m, 1h) to gather alerts into one message; 0 = at once"
+    )
+    content: Literal["minimal", "summary", "full"] = Field(
+        "summary",
+        description="minimal: rule, ad key, Vigil link; summary: + site, risk, evidence; full: + title, "
+        "defanged URL. Escalated ads are always minimal",
     )
 
     _digest = field_validator("digest", mode="before")(classmethod(lambda cls, v: _seconds(v)))

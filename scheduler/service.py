@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.lease import Lease
 from scheduler.triggers import cron_trigger
-from scheduler.watches import Watch, WatchStore, engine_for
+from scheduler.watches import Watch, WatchStore, create_tables, engine_for
 from vigil.core.config import Settings
 from vigil.core.metrics import SCHEDULER_RUNS
 from vigil.core.records import CrawlJob
@@ -57,8 +57,10 @@ class SchedulerService:
         self.engine = engine_for(self.config.store_url(settings.state_dir))
         self.watches = WatchStore(self.engine)
         self.lease = Lease(self.engine, LEASE_NAME, self.config.lease_seconds, holder)
+        jobstore = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
+        create_tables(self.engine, jobstore.jobs_t)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)},
+            jobstores={"default": jobstore},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={
                 "coalesce": True,

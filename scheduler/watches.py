@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -117,12 +118,37 @@ def _format_seconds(seconds: float) -> str:
 _COLUMNS = [f.name for f in fields(Watch)]
 
 
+# Any constant: the advisory lock under which schedulers starting together create their tables.
+SCHEMA_LOCK = 0x76_69_67_69_6C
+
+
+def database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3, the driver Vigil installs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def engine_for(url: str) -> Engine:
-    """An engine for the scheduler database; SQLite waits for locks instead of failing at once."""
+    """An engine for the scheduler database; SQLite waits for locks instead of failing at once.
+
+    SQLite serves one host (schedulers sharing its file); PostgreSQL serves schedulers anywhere.
+    """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return create_engine(url, connect_args={"timeout": 30})
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(database_url(url), pool_pre_ping=True)
+
+
+def create_tables(engine: Engine, *tables: Table) -> None:
+    """Create the missing ``tables``; two schedulers starting at once must not race on CREATE TABLE
+    (PostgreSQL would fail one of them on its catalog's unique index), so there it is serialised."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        for table in tables:
+            table.create(conn, checkfirst=True)
 
 
 class WatchStore:
@@ -130,7 +156,7 @@ class WatchStore:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine, tables=[watches_table])
+        create_tables(engine, watches_table)
 
     def _row(self, row) -> Watch:
         return Watch(**{name: row._mapping[name] for name in _COLUMNS})

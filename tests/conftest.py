@@ -7,6 +7,9 @@
   (``test-<uid>-vigil-ads``...) written to a YAML file; topics created and templates installed;
   ``.run(*args)`` runs the ``vigil`` CLI with that configuration. Its indices are deleted afterwards.
 * ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads, skipped when absent).
+* ``postgres`` (session): the local PostgreSQL of ``vigil stack up --with postgres``, started if
+  needed (never stopped here; skipped when Debian's ``postgresql`` is not installed);
+  ``postgres_url`` (function): a fresh database on it, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def stack():
         ensure_up(settings)
     except StackError as exc:
         pytest.fail(f"the local stack is not available: {exc}", pytrace=False)
-    return settings
+    return load_settings()  # again: a first `up` may just have generated the ES credentials
 
 
 @dataclass
@@ -90,7 +93,8 @@ class VigilEnv:
 
 
 def _unique_config(settings, uid: str) -> dict:
-    """Config overrides naming every topic ``test.<uid>.*`` and every alias ``test-<uid>-*``."""
+    """Config overrides naming every topic ``test.<uid>.*`` and every alias ``test-<uid>-*``, on the
+    session's stack (its addresses and stack settings carried over; credentials come from its home)."""
     topics = {
         key: f"test.{uid}.{name.removeprefix('vigil.')}"
         for key, name in settings.kafka.topics.model_dump().items()
@@ -98,8 +102,13 @@ def _unique_config(settings, uid: str) -> dict:
     indices = {key: f"test-{uid}-{name}" for key, name in settings.es.indices.model_dump().items()}
     return {
         "home": str(settings.state_dir),
-        "kafka": {"topics": topics},
-        "es": {"indices": indices},
+        "kafka": {
+            "topics": topics,
+            "bootstrap": settings.kafka.bootstrap,
+            "controller_port": settings.kafka.controller_port,
+        },
+        "es": {"indices": indices, "url": settings.es.url},
+        "stack": settings.stack.model_dump(mode="json", exclude_defaults=True),
     }
 
 
@@ -145,3 +154,39 @@ def vigil_env(stack, tmp_path: Path):
             adm.close()
     except Exception:  # noqa: BLE001
         pass
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The local stack's PostgreSQL service (started now if needed; never stopped here)."""
+    from vigil.app.stack import StackError
+    from vigil.app.stack.postgres import Postgres, server_bin
+    from vigil.core.config import load_settings
+
+    service = Postgres(load_settings())
+    try:
+        server_bin()
+    except StackError as exc:
+        pytest.skip(str(exc))
+    if not service.healthy():
+        from vigil.app.stack import ensure_up
+
+        try:
+            ensure_up(service.settings, with_postgres=True)
+        except StackError as exc:
+            pytest.fail(f"the local PostgreSQL is not available: {exc}", pytrace=False)
+    return service
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """A new, empty database on the local PostgreSQL; dropped (with its sessions) afterwards."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = dict(host="127.0.0.1", port=postgres.port, user="vigil", dbname="vigil", autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres.url.rpartition("/")[0] + "/" + name
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

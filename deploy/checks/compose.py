@@ -22,13 +22,14 @@ ROLES = {  # service -> command it must run
     "alerts": ["vigil", "worker", "alerts"],
     "images": ["vigil", "worker", "images"],
 }
-REPLICAS = {"crawl": 2, "enrich": 2}
+REPLICAS = {"crawl": 2, "enrich": 2, "scheduler": 2}
 THIRD_PARTY = {  # service -> image repository it must use
     "kafka": "apache/kafka",
     "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch",
     "kibana": "docker.elastic.co/kibana/kibana",
     "prometheus": "prom/prometheus",
     "grafana": "grafana/grafana",
+    "postgres": "postgres",
 }
 DOCKERFILE = "deploy/Dockerfile"
 
@@ -97,7 +98,20 @@ def problems(path: Path) -> list[str]:
             found.append(f"service {name}: image {image!r} is not a pinned {repository}:<tag>")
     if "tor" not in services or (services["tor"].get("command") or [None])[0] != "tor":
         found.append("service tor is missing or does not run tor")
+    found += scheduler_problems(services)
     return found
+
+
+def scheduler_problems(services: dict[str, Any]) -> list[str]:
+    """Several schedulers need one shared database for their lease (SQLite on a volume is per host)."""
+    scheduler = services.get("scheduler") or {}
+    replicas = (scheduler.get("deploy") or {}).get("replicas", 1)
+    url = str((scheduler.get("environment") or {}).get("VIGIL_SCHEDULER_JOBSTORE_URL", ""))
+    if replicas > 1 and not url.startswith(("postgresql://", "postgresql+psycopg://")):
+        return [f"service scheduler: {replicas} replicas need VIGIL_SCHEDULER_JOBSTORE_URL on PostgreSQL"]
+    if replicas > 1 and "postgres" not in depends_on(scheduler):
+        return ["service scheduler must wait for the postgres service (depends_on)"]
+    return []
 
 
 def main(argv: list[str]) -> int:

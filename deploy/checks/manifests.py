@@ -2,7 +2,7 @@
 """Rules the rendered Kubernetes manifests must keep, beyond what the JSON schemas can say.
 
 kubeconform proves each object is well-formed; this proves the deployment is the one we mean:
-one scheduler with Recreate, KEDA scaling on the right groups and topics, tor beside every
+schedulers sharing a database lease (or one with Recreate), KEDA scaling on the right groups and topics, tor beside every
 crawler, a locked-down crawler egress, requests and limits everywhere, PDBs, metrics.
 
 Usage: manifests.py RENDERED.yaml ...   (output of `kustomize build` per overlay)
@@ -58,13 +58,33 @@ def check_roles(deployments: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
+SCHEDULER_DB = "vigil-scheduler-db"  # the Secret holding VIGIL_SCHEDULER_JOBSTORE_URL
+
+
 def check_scheduler(deployments: dict[str, dict[str, Any]]) -> list[str]:
+    """Schedulers on the shared database (the Secret) may be several; without it, only one."""
     spec = deployments.get("vigil-scheduler", {}).get("spec", {})
+    pod = (spec.get("template") or {}).get("spec") or {}
+    main = (pod.get("containers") or [{}])[0]
+    shared = any(
+        (source.get("secretRef") or {}).get("name", "").startswith(SCHEDULER_DB)  # a generator adds -<hash>
+        and not (source.get("secretRef") or {}).get("optional", False)
+        for source in main.get("envFrom") or []
+    )
     problems = []
+    if shared:
+        if (spec.get("replicas") or 1) < 2:
+            problems.append("vigil-scheduler: run 2 replicas on the shared job store, so one stands by")
+        if any("persistentVolumeClaim" in volume for volume in pod.get("volumes") or []):
+            problems.append("vigil-scheduler: its state is in the database; a volume claim would pin it to one node")
+        return problems
     if spec.get("replicas") != 1:
-        problems.append(f"vigil-scheduler: replicas must be 1 (it holds a lease), got {spec.get('replicas')}")
+        problems.append(
+            f"vigil-scheduler: replicas must be 1 without the Secret {SCHEDULER_DB} "
+            f"(SQLite gives no lease between pods), got {spec.get('replicas')}"
+        )
     if (spec.get("strategy") or {}).get("type") != "Recreate":
-        problems.append("vigil-scheduler: strategy must be Recreate (never two schedulers at once)")
+        problems.append("vigil-scheduler: strategy must be Recreate (never two schedulers at once on SQLite)")
     return problems
 
 

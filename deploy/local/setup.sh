@@ -2,7 +2,7 @@
 # Installs everything Vigil needs on a fresh Debian/Ubuntu machine; safe to run again.
 #   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21),
 #     tesseract-ocr with the traineddata of the ad languages (image worker, docs/images.md),
-#     DejaVu fonts (the generated test images)
+#     DejaVu fonts (the generated test images), postgresql (the schedulers' shared database in tests)
 #   - a virtualenv with the project and its dev tools
 #   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory)
 #
@@ -31,7 +31,7 @@ OCR_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-nl
 if [ "$RUNTIME" -eq 1 ]; then
   APT_PACKAGES=(tor chromium privoxy curl ca-certificates "${OCR_PACKAGES[@]}")
 else
-  APT_PACKAGES=(tor chromium maven privoxy curl ca-certificates "${OCR_PACKAGES[@]}" fonts-dejavu-core fonts-dejavu-extra)
+  APT_PACKAGES=(tor chromium maven privoxy postgresql curl ca-certificates "${OCR_PACKAGES[@]}" fonts-dejavu-core fonts-dejavu-extra)
 fi
 
 missing=()

@@ -1,14 +1,26 @@
-"""`vigil retention apply` against the real local Elasticsearch (which has no _delete_by_query)."""
+"""`vigil retention apply` against the real local Elasticsearch (which has no _delete_by_query),
+the real Kafka topics (retention.ms) and files (logs, reports, the alert inbox)."""
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def private_files(vigil_env, tmp_path):
+    """Retention must never touch the shared state directory's logs: point it at the test's own."""
+    config = yaml.safe_load(vigil_env.config_path.read_text())
+    config["files_retention"] = {"log_dirs": [str(tmp_path / "logs")]}
+    vigil_env.config_path.write_text(yaml.safe_dump(config))
 
 
 def days_ago(days: int) -> str:
@@ -97,3 +109,58 @@ def test_days_default_comes_from_settings_and_only_limits_aliases(vigil_env):
         assert bad.returncode == 2
     finally:
         es.close()
+
+
+def test_topics_dead_letters_logs_reports_and_inbox(vigil_env, tmp_path):
+    """`vigil init` sets topic retention from configuration (also on existing topics); --dry-run lists
+    old files and inbox lines without touching them; apply deletes exactly those."""
+    from vigil.core.config import load_settings
+    from vigil.core.kafka import admin, topic_configs
+
+    logs, reports = tmp_path / "logs", tmp_path / "reports"
+    logs.mkdir()
+    reports.mkdir()
+    old_log, new_log, old_report = logs / "worker.log.1", logs / "worker.log", reports / "case-7.html"
+    for path in (old_log, new_log, old_report):
+        path.write_text("x\n")
+    stale = (NOW - timedelta(days=120)).timestamp()
+    os.utime(old_log, (stale, stale))
+    os.utime(old_report, (stale, stale))
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(
+        "".join(
+            json.dumps({"alert_id": n, "created_at": days_ago(age)}) + "\n"
+            for n, age in (("a", 200), ("b", 1))
+        )
+    )
+    config = yaml.safe_load(vigil_env.config_path.read_text())
+    config["files_retention"] = {"log_dirs": [str(logs)], "report_dirs": [str(reports)], "log_days": 30}
+    config["alerts"] = {"inbox": str(inbox)}
+    config["kafka"]["retention_ms"] = 3 * 24 * 3600 * 1000
+    config["kafka"]["topic_retention_ms"] = {"pages_dlq": 3600 * 1000}
+    vigil_env.config_path.write_text(yaml.safe_dump(config))
+    settings = load_settings(vigil_env.config_path)
+
+    assert vigil_env.run("init", "--kafka-only").returncode == 0
+    client = admin(settings.kafka)
+    try:
+        dlq = topic_configs(client, settings.kafka.topics.pages_dlq, ["retention.ms", "max.message.bytes"])
+        raw = topic_configs(client, settings.kafka.topics.pages_raw, ["retention.ms"])
+    finally:
+        client.close()
+    assert dlq["retention.ms"] == str(3600 * 1000) and raw["retention.ms"] == str(3 * 24 * 3600 * 1000)
+    assert dlq["max.message.bytes"] == str(settings.kafka.max_message_bytes + 1024 * 1024), (
+        "other configs stay"
+    )
+
+    dry = vigil_env.run("retention", "apply", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would delete log {old_log}" in dry.stdout and f"would delete report {old_report}" in dry.stdout
+    assert f"would delete inbox {inbox} (1 of 2 lines)" in dry.stdout, dry.stdout
+    assert old_log.exists() and old_report.exists() and len(inbox.read_text().splitlines()) == 2
+
+    done = vigil_env.run("retention", "apply")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not old_log.exists() and not old_report.exists() and new_log.exists()
+    assert [json.loads(line)["alert_id"] for line in inbox.read_text().splitlines()] == ["b"]
+    assert inbox.stat().st_mode & 0o777 == 0o600

@@ -246,7 +246,7 @@ def test_vigil_stack_status_json(vigil_env):
     proc = vigil_env.run("stack", "status", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert set(report) == {"kafka", "elasticsearch", "tor"}
+    assert set(report) == {"kafka", "elasticsearch", "tor", "postgres"}
     assert report["kafka"]["healthy"] and report["elasticsearch"]["healthy"]
 
 
@@ -260,6 +260,8 @@ def test_external_services_start_nothing(stack, tmp_path: Path):
         VIGIL_KAFKA_BOOTSTRAP=stack.kafka.bootstrap,
         VIGIL_ES_URL=stack.es.url,
     )
+    if stack.es.username:  # a secured stack: an external cluster needs its credentials
+        env.update(VIGIL_ES_USERNAME=stack.es.username, VIGIL_ES_PASSWORD=stack.es.password.get_secret_value())
     up = subprocess.run(
         [vigil_executable(), "stack", "up"],
         env=env,
@@ -516,3 +518,43 @@ def test_scrapy_playwright_renders_javascript_in_debian_chromium(tmp_path: Path)
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_postgres_initialises_starts_and_stops_in_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh state directory: initdb as the unprivileged account, the vigil database, a fast stop."""
+    from vigil.app.stack import StackError
+    from vigil.app.stack.postgres import Postgres, server_bin
+    from vigil.core.config import Settings
+
+    try:
+        server_bin()
+    except StackError as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VIGIL_STACK_POSTGRES_PORT", str(free_port()))
+    service = Postgres(Settings())
+    try:
+        service.start()
+        service.wait_ready(120)
+        assert service.healthy() and service.initialised()
+        pid = service.pid()
+        assert pid is not None
+        if os.geteuid() == 0:
+            owner = Path(f"/proc/{pid}").stat().st_uid
+            assert owner == service.run_as().pw_uid != 0, "PostgreSQL must not run as root"
+        from sqlalchemy import text
+
+        from scheduler.watches import engine_for
+
+        engine = engine_for(service.url.replace("postgresql+psycopg://", "postgresql://"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar_one() == "vigil"
+        engine.dispose()
+        assert service.stop() and not processes.pid_alive(pid) and service.pid() is None
+        assert not service.healthy()
+    finally:
+        service.stop()
+        if not str(service.root).startswith(str(tmp_path)):
+            shutil.rmtree(service.root.parent, ignore_errors=True)

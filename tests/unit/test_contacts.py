@@ -171,3 +171,29 @@ def test_find_entities_spans_point_into_text():
     assert sum(1 for e in entities if e.type == "phone") == 1
     for entity in entities:
         assert text[entity.start : entity.end] == entity.raw
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sc - lily_22", ["snapchat:lily_22"]),
+        ("my snap is lilyx22", ["snapchat:lilyx22"]),
+        ("add me on snapchat: lily22", ["snapchat:lily22"]),
+        ("Snapchat lily22", ["snapchat:lily22"]),
+        ("wechat id: lily88", ["wechat:lily88"]),
+        ("IG @lily.rose", ["instagram:lily.rose"]),
+        ("twitter @ lilyrose", ["twitter:lilyrose"]),
+        ("X: @lily_x", ["twitter:lily_x"]),
+        ("kik me lily_rose", ["kik:lily_rose"]),
+        ("@lily22 on kik", ["kik:lily22"]),
+        ("LINE ID: lily77", ["line:lily77"]),
+        ("line.me/ti/p/~lily77", ["line:lily77"]),
+        ("OnlyFans: lilyrose", ["onlyfans:lilyrose"]),
+        ("sc: lilyrose22 ig: lilyr", ["snapchat:lilyrose22", "instagram:lilyr"]),
+        ("kik me tonight", []),
+        ("standing in line at the shop", []),
+        ("text me at x o'clock", []),
+    ],
+)
+def test_handle_cues(text, expected):
+    assert [h.value for h in find_handles(text)] == expected

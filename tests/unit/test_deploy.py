@@ -213,3 +213,36 @@ def test_manifest_rules_catch_references_to_unrendered_config():
     assert "vigil-enrich: ConfigMap vigil-config is not part of the rendered manifests" in problems
     assert "ScaledObject s: TriggerAuthentication nowhere is not rendered" in problems
     assert not any("vigil-kafka" in p for p in problems)  # optional
+
+
+# -- schedulers on a shared database -----------------------------------------------------------
+
+
+def test_compose_rejects_two_schedulers_without_postgresql(tmp_path):
+    compose = load("deploy/checks/compose.py")
+    text = (ROOT / "deploy/compose.yaml").read_text()
+    start = text.index("      VIGIL_SCHEDULER_JOBSTORE_URL:")
+    text = text[:start] + text[text.index("\n", start) + 1 :]
+    broken = ROOT / "deploy" / f".compose-test-{tmp_path.name}.yaml"
+    broken.write_text(text)
+    try:
+        problems = compose.problems(broken)
+    finally:
+        broken.unlink()
+    assert "service scheduler: 2 replicas need VIGIL_SCHEDULER_JOBSTORE_URL on PostgreSQL" in problems
+    assert compose.problems(ROOT / "deploy/compose.yaml") == []
+
+
+def test_manifest_rules_for_schedulers_on_the_shared_database():
+    manifests = load("deploy/checks/manifests.py")
+    scheduler = deployment("vigil-scheduler", "scheduler", ["vigil", "scheduler"], replicas=1)
+    pod = scheduler["spec"]["template"]["spec"]
+    pod["containers"][0]["envFrom"] = [{"secretRef": {"name": "vigil-scheduler-db-5fk8t2"}}]
+    pod["volumes"] = [{"name": "home", "persistentVolumeClaim": {"claimName": "vigil-scheduler-state"}}]
+    problems = manifests.check_scheduler({"vigil-scheduler": scheduler})
+    assert any("run 2 replicas" in p for p in problems)
+    assert any("volume claim would pin it" in p for p in problems)
+    assert not any("Recreate" in p for p in problems), "a rolling update is fine with the lease in PostgreSQL"
+    scheduler["spec"]["replicas"] = 2
+    del pod["volumes"]
+    assert manifests.check_scheduler({"vigil-scheduler": scheduler}) == []

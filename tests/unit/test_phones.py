@@ -176,3 +176,95 @@ def test_candidate_regions_put_the_country_first_then_the_language():
     assert candidate_regions("FR", None) == ("FR",)
     assert candidate_regions("XYZ", "xx") == ()
     assert country_region(" el ") == "GR" and country_region("1") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("call sevenfive3 2one2 4567", "US", "+17532124567"),
+        ("SeVeN zErO tWo 555 1234", "US", "+17025551234"),
+        ("sixonenine threefivenine sevensixzerofour", "US", "+16193597604"),
+        ("7 oh 2 five five five 1 to 3 4", "US", "+17025551234"),
+        ("oh seven nine one one ate for too three for five six", "GB", "+447911842345"),
+        ("seven hundred two, five hundred fifty five, twelve thirty four", "US", "+17025551234"),
+        ("seven hundred and two five five five one two three four", "US", "+17025551234"),
+        ("555 2 thousand", "US", None),
+        ("702 555 2 thousand", "US", "+17025552000"),
+        ("zero six douze trente-quatre cinquante-six soixante-dix-huit", "FR", "+33612345678"),
+        ("nul zes - twaalf vierendertig zesenvijftig achtenzeventig", "NL", "+31612345678"),
+        ("null eins fünf eins, dreiundzwanzig, fünfundvierzig, siebenundsechzig, neunundachtzig", "DE", "+4915123456789"),
+        ("seis uno dos, treinta y cuatro, cincuenta y seis, setenta y ocho", "ES", "+34612345678"),
+        ("(7)(0)(2)(5)(5)(5)(1)(2)(3)(4)", "US", "+17025551234"),
+        ("{7one2}{555}{12three4}", "US", "+17125551234"),
+        ("[[702]] [[555]] [[1234]]", "US", "+17025551234"),
+        ("702;555;1234", "US", "+17025551234"),
+        ("702=555=1234", "US", "+17025551234"),
+        ("702$555$1234", "US", "+17025551234"),
+        ("702!555!1234", "US", "+17025551234"),
+        ("702@555@1234", "US", "+17025551234"),
+        ("702~555~1234", "US", "+17025551234"),
+        ("702\\_555\\_1234", "US", "+17025551234"),
+        ("702***555***1234", "US", "+17025551234"),
+        ("0049=151=23456789", "US", "+4915123456789"),
+        ("0044 7911 123456", "US", "+447911123456"),
+        ("+49 (0)151 2345 6789", None, "+4915123456789"),
+        ("31612345678", "NL", "+31612345678"),
+        ("702\n555 1234", "US", "+17025551234"),
+        ("(11) 91234-5678", ("PT", "BR"), "+5511912345678"),
+    ],
+)
+def test_obfuscation_classes(text, region, expected):
+    assert e164s(text, region) == ([expected] if expected else [])
+
+
+def test_an_international_prefix_is_never_read_as_a_national_number():
+    assert e164s("0049=151=2345", "US") == []
+    assert e164s("+99 702 555 1234", "US") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Age: 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40",
+        "1 2 3 4 5 6 7 8 9 10 11 12 Next",
+        "Rates 150 200 250 300 350 400",
+        "Size 34 36 38 40 42 44",
+        "2013 2014 2015 2016 2017",
+        "posted 12/05/2016 at 10:30, updated 2016-05-13 22:15",
+        "$150 $200 $250 $300",
+        "150$ 200$ 250$ 300$",
+        "5'4 34D-23-35 120lbs",
+        "36-24-36, 5'6\", 125 lbs, 165 cm",
+        "Post ID: 2125551234",
+        "ad id 7025551234, ref #7025551234",
+        "see site.com/ads/2125551234.html",
+        "Call between 9 to 5 for 2 hours",
+    ],
+)
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "NL", "IT"])
+def test_decoys_are_not_phones(text, region):
+    assert e164s(text, region) == []
+
+
+def test_homophones_count_only_in_digit_context():
+    assert e164s("text to 702 555 1234 for fun", "US") == ["+17025551234"]
+    assert e164s("24/7 for 702-555-1234", "US") == ["+17025551234"]
+    assert e164s("I want to go for a walk at eight", "US") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("sx1nne.3svn3.3nne1one", "US", "+16193733911"),
+        ("s3ven 0 tw0 f1ve f1ve f1ve 0ne tw0 thr33 f0ur", "US", "+17025551234"),
+        ("53v3n-z3r0-2 fiv3 5 5 on3 2 thre3 4", "US", "+17025551234"),
+        ("tre1noveseisetteotto17seitre", "IT", "+393196781763"),
+    ],
+)
+def test_leetspeak_and_misspelled_number_words(text, region, expected):
+    assert e164s(text, region) == [expected]
+
+
+@pytest.mark.parametrize("text", ["call 3rd 4th 10am mp3 h3ll0 covid19 34D", "7o 2nite b4 gr8 x264"])
+def test_words_with_digits_are_not_numbers(text):
+    assert e164s(text, ("US", "GB", "NL")) == []

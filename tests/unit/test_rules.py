@@ -147,7 +147,7 @@ def test_urls_expand_environment_variables(monkeypatch):
     subscriber = parse_rules(data).subscribers[0]
     assert subscriber.urls == ["mailto://ops:${VIGIL_TEST_SMTP_PASSWORD}@mail.test"]
     assert subscriber.targets() == ["mailto://ops:s3cret@mail.test"]
-    assert mask(subscriber.targets()[0]) == "mailto://ops:***@mail.test"
+    assert mask(subscriber.targets()[0]) == "mailto://ops:****@mail.test/"
 
 
 def test_digest_accepts_durations():

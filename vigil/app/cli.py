@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "demo",
     "kibana",
     "retention",
+    "analyze",
 ]
 
 

@@ -8,13 +8,22 @@ Secrets (passwords, API keys, tokens) belong in the environment, never in the re
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +31,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "vigil.yaml"
+CREDENTIALS_FILE = "elasticsearch-credentials.json"  # in the state directory, written by `vigil stack up`
 # What crawlers and the image fetcher send unless a profile sets politeness.user_agent.
 DEFAULT_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -57,7 +67,11 @@ class KafkaSettings(Section):
     topics: Topics = Topics()
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
-    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1, description="every topic's retention (-1 = keep)")
+    topic_retention_ms: dict[str, int] = Field(
+        default_factory=lambda: {"pages_dlq": 14 * 24 * 3600 * 1000},
+        description="per topic (key of `topics`), overriding retention_ms; `vigil init` applies both",
+    )
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     session_timeout_ms: int = Field(
         10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
@@ -76,9 +90,32 @@ class KafkaSettings(Section):
                 raise ValueError(f"expected host:port[,host:port...], got {value!r}")
         return value
 
+    @field_validator("topic_retention_ms")
+    @classmethod
+    def _known_topics(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(Topics.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown topic key(s) {', '.join(unknown)}; one of {', '.join(Topics.model_fields)}"
+            )
+        if any(ms < -1 for ms in value.values()):
+            raise ValueError("a retention is -1 (keep) or milliseconds >= 0")
+        return value
+
     @property
     def servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+    def retention_for(self, key: str) -> int:
+        """retention.ms of the topic configured under ``key`` (e.g. ``pages_dlq``)."""
+        return self.topic_retention_ms.get(key, self.retention_ms)
+
+    def topic_configs(self, key: str) -> dict[str, str]:
+        """The topic configs Vigil sets on create and re-applies on every `vigil init`."""
+        return {
+            "retention.ms": str(self.retention_for(key)),
+            "max.message.bytes": str(self.max_message_bytes + 1024 * 1024),
+        }
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments shared by kafka-python producers, consumers and admin clients."""
@@ -109,6 +146,7 @@ class Indices(Section):
     alerts: str = "vigil-alerts"
     jobs: str = "vigil-jobs"
     pages: str = "vigil-pages"
+    audit: str = "vigil-audit"
 
 
 class ElasticsearchSettings(Section):
@@ -119,6 +157,9 @@ class ElasticsearchSettings(Section):
     ca_certs: Path | None = None
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
+    identity: Literal["admin", "writer", "analyst"] = Field(
+        "admin", description="which of the local stack's generated credentials to use (none set here)"
+    )
     indices: Indices = Indices()
     shards: int = Field(1, ge=1)
     replicas: int = Field(0, ge=0)
@@ -197,6 +238,19 @@ class StackSettings(Section):
     java_home: Path | None = None
     es_java_home: Path | None = None
     ready_timeout: float = Field(180.0, gt=0)
+    nodes: int = Field(1, ge=1, le=5, description="set by `vigil stack up --nodes N`: a local N-node cluster")
+    cluster_kafka_port: int = Field(
+        29092, ge=1, le=65000, description="cluster brokers listen on N ports from here, controllers on the next N"
+    )
+    cluster_es_port: int = Field(29200, ge=1, le=65000, description="cluster ES nodes: HTTP on N ports from here")
+    cluster_es_transport_port: int = Field(29300, ge=1, le=65000, description="and transport on N ports from here")
+    cluster_es_heap: str = "384m"
+    cluster_kafka_heap: str = "512m"
+    postgres_port: int = Field(55432, ge=1, le=65535, description="`vigil stack up --with postgres`")
+    postgres_user: str = Field("vigil-pg", description="the account PostgreSQL runs as when started by root")
+    es_security: bool = Field(
+        True, description="local Elasticsearch with security: generated credentials, roles (docs/security.md)"
+    )
 
 
 class CrawlSettings(Section):
@@ -236,16 +290,22 @@ class SchedulerSettings(Section):
     """The watch scheduler: where its job store lives, how runs are spread, who may publish."""
 
     jobstore_url: str | None = Field(
-        None, description="SQLAlchemy URL of the job store; default sqlite:///<state_dir>/scheduler.sqlite"
+        None,
+        description="SQLAlchemy URL of the job store and lease; default sqlite:///<state_dir>/scheduler.sqlite "
+        "(one host); postgresql://user:password@host/db for schedulers on several hosts",
     )
     jitter_ratio: float = Field(0.1, ge=0, le=1, description="interval watches: jitter = ratio * interval")
     max_jitter_seconds: float = Field(60.0, ge=0, description="upper bound of any run's jitter")
     misfire_grace_seconds: int | None = Field(
         3600, ge=1, description="a run late by more is skipped; missed runs are coalesced into one"
     )
-    lease_seconds: float = Field(15.0, gt=0, description="leadership lease; a standby takes over after it expires")
+    lease_seconds: float = Field(
+        15.0, gt=0, description="leadership lease; a standby takes over after it expires"
+    )
     sync_seconds: float = Field(2.0, gt=0, description="how often watches and the lease are re-read")
-    baseline_first_run: bool = Field(True, description="a newly watched site's first crawl raises no new-ad alerts")
+    baseline_first_run: bool = Field(
+        True, description="a newly watched site's first crawl raises no new-ad alerts"
+    )
     incremental: bool = Field(True, description="default for watches: re-crawls stop at known ads")
 
     def store_url(self, state_dir: Path) -> str:
@@ -273,6 +333,34 @@ class AlertsSettings(Section):
         None, description="same as the top-level alerts_rules (VIGIL_ALERTS_RULES sets both); that one wins"
     )
     group_id: str = "vigil-alerts"
+    stale_seconds: float = Field(
+        60.0, gt=0, description="a pending alert unchanged this long is picked up by the sweeper"
+    )
+    sending_timeout_seconds: float = Field(
+        900.0, gt=0, description="an alert left `sending` this long is failed as 'outcome unknown'"
+    )
+    sweep_seconds: float = Field(30.0, gt=0, description="how often the sweeper looks for stale alerts")
+    link_template: str = Field(
+        "vigil alerts show {alert_id}",
+        description="how an alert points into Vigil; {alert_id} and {ad_key} are filled in",
+    )
+
+
+class FilesRetentionSettings(Section):
+    """Files Vigil writes besides Kafka and Elasticsearch, for `vigil retention apply`."""
+
+    log_days: int = Field(30, ge=1, description="log files not written for this long are deleted")
+    log_dirs: list[Path] | None = Field(
+        None, description="where log files are; default <home>/logs and <home>/demo"
+    )
+    inbox_days: int | None = Field(
+        None, ge=1, description="alert inbox lines older than this; default retention_days"
+    )
+    report_dirs: list[Path] = Field(
+        default_factory=list,
+        description="folders of reports and exports whose files older than report_days go",
+    )
+    report_days: int | None = Field(None, ge=1, description="default retention_days")
 
 
 class ImagesSettings(Section):
@@ -302,7 +390,9 @@ class Settings(BaseSettings):
     profiles_dir: Path = Path("profiles")
     alerts_rules: Path | None = None
     metrics_port: int = Field(0, ge=0, le=65535, description="0 = no metrics endpoint")
-    retention_days: int = Field(90, ge=1, description="`vigil retention apply` deletes ad data older than this")
+    retention_days: int = Field(
+        90, ge=1, description="`vigil retention apply` deletes ad data older than this"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kafka: KafkaSettings = KafkaSettings()
     es: ElasticsearchSettings = ElasticsearchSettings()
@@ -313,6 +403,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
+    files_retention: FilesRetentionSettings = FilesRetentionSettings()
     images: ImagesSettings = ImagesSettings()
 
     @classmethod
@@ -326,6 +417,22 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment wins over the YAML file, which arrives as init kwargs.
         return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _stack_credentials(self) -> Settings:
+        """Without VIGIL_ES_* credentials, use those `vigil stack up` generated for the local stack."""
+        if self.es.username or self.es.api_key or self.es_is_external:
+            return self
+        try:
+            data = json.loads((self.home.expanduser().resolve() / CREDENTIALS_FILE).read_text())
+        except (OSError, ValueError):
+            return self
+        if data.get("users", {}).get(f"vigil-{self.es.identity}"):
+            self.es.username = f"vigil-{self.es.identity}"
+            self.es.password = SecretStr(data["users"][self.es.username])
+        elif data.get("elastic"):
+            self.es.username, self.es.password = "elastic", SecretStr(data["elastic"])
+        return self
 
     @cached_property
     def state_dir(self) -> Path:

@@ -8,11 +8,16 @@ from vigil.core.config import KafkaSettings
 
 
 def producer(settings: KafkaSettings, **overrides: Any):
-    """A durable producer: acks=all, retries, idempotent ordering, compressed batches."""
+    """A durable producer: acks=all, retries, idempotent ordering, compressed batches.
+
+    Idempotence is asked for explicitly, so a conflicting override raises instead of silently
+    turning it off: a broker's retried write (leader change, lost ack) is then never stored twice.
+    """
     from kafka import KafkaProducer
 
     options: dict[str, Any] = {
         "acks": "all",
+        "enable_idempotence": True,
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,
         "linger_ms": 20,
@@ -51,7 +56,8 @@ def admin(settings: KafkaSettings, **overrides: Any):
 
 
 def ensure_topics(settings: KafkaSettings) -> dict[str, str]:
-    """Create the configured topics that do not exist yet; returns topic -> 'created' | 'exists'."""
+    """Create the configured topics that do not exist yet, and bring existing ones to the configured
+    retention (and message size); returns topic -> 'created' | 'exists' | 'exists; set retention.ms=…'."""
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -59,18 +65,15 @@ def ensure_topics(settings: KafkaSettings) -> dict[str, str]:
     try:
         existing = set(client.list_topics())
         result: dict[str, str] = {}
-        for name in settings.topics.model_dump().values():
+        for key, name in settings.topics.model_dump().items():
             if name in existing:
-                result[name] = "exists"
+                result[name] = _align_configs(client, name, settings.topic_configs(key))
                 continue
             topic = NewTopic(
                 name=name,
                 num_partitions=settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs={
-                    "retention.ms": str(settings.retention_ms),
-                    "max.message.bytes": str(settings.max_message_bytes + 1024 * 1024),
-                },
+                topic_configs=settings.topic_configs(key),
             )
             try:
                 client.create_topics([topic])
@@ -80,6 +83,28 @@ def ensure_topics(settings: KafkaSettings) -> dict[str, str]:
         return result
     finally:
         client.close()
+
+
+def topic_configs(client, name: str, keys: list[str]) -> dict[str, str]:
+    """The topic's current values of ``keys`` (broker defaults included)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    found = client.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(keys))], config_filter="all"
+    )
+    return {key: data["value"] for key, data in found["topic"][name].items() if key in keys}
+
+
+def _align_configs(client, name: str, wanted: dict[str, str]) -> str:
+    """Set (incrementally: other topic configs stay) whatever differs from ``wanted``."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    current = topic_configs(client, name, list(wanted))
+    changes = {key: value for key, value in wanted.items() if current.get(key) != value}
+    if not changes:
+        return "exists"
+    client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, changes)], incremental=True)
+    return "exists; set " + ", ".join(f"{k}={v} (was {current.get(k)})" for k, v in sorted(changes.items()))
 
 
 def report_lag(client, group: str, topic: str) -> int | None:

@@ -1,4 +1,4 @@
-"""``vigil alerts``: check the alert rules, and read the alert history."""
+"""``vigil alerts``: check the alert rules, read the alert history, send failed alerts again."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
     limit: int = typer.Option(50, "--limit", min=1, max=10000),
     subscriber: str | None = typer.Option(None, "--subscriber"),
-    status: str | None = typer.Option(None, "--status", help="pending, queued, delivered, failed"),
+    status: str | None = typer.Option(None, "--status", help="pending, sending, sent, failed"),
     rule: str | None = typer.Option(None, "--rule"),
 ) -> None:
     """The latest alerts: what, why (rule, evidence), to whom, when, and whether it got through."""
@@ -87,3 +87,64 @@ def history(
             detail,
         )
     console.print(table)
+
+
+@app.command("show")
+def show(alert_id: str = typer.Argument(..., help="the alert id (an alert's 'Open in Vigil' line)")) -> None:
+    """One alert in full (the ad, the evidence, the delivery state), as JSON."""
+    from scheduler.alert_store import AlertStore
+    from vigil.app.audit import audited
+    from vigil.core.elastic import client
+
+    cfg = settings()
+    audited(cfg, "alerts.show", alert_id=alert_id)
+    try:
+        found = AlertStore(client(cfg.es), cfg.es.indices.alerts).read(alert_id)
+    except Exception as exc:  # noqa: BLE001 - named, exit non-zero
+        err.print(f"[red]error:[/red] alert history unavailable: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    if found is None:
+        err.print(f"[red]error:[/red] no alert {alert_id}")
+        raise typer.Exit(1)
+    print(found.alert.model_dump_json(indent=2))
+
+
+@app.command("retry")
+def retry(
+    alert_ids: list[str] = typer.Argument(None, help="alert ids (default: every failed alert that matches)"),
+    subscriber: str | None = typer.Option(None, "--subscriber"),
+    rule: str | None = typer.Option(None, "--rule"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list what would be sent again, change nothing"),
+    limit: int = typer.Option(500, "--limit", min=1, max=10000),
+) -> None:
+    """Send failed alerts again: they go back to pending and the running alerts worker's sweeper
+    sends them at its next pass (only to the targets that did not accept them yet).
+
+    An alert failed as "outcome unknown" may already have reached its channel: retrying it may
+    send it twice there (docs/alerts.md).
+    """
+    from scheduler.alert_store import AlertStore
+    from vigil.core.elastic import client
+
+    cfg = settings()
+    store = AlertStore(client(cfg.es), cfg.es.indices.alerts)
+    try:
+        if dry_run:
+            moved = store.history(
+                limit=limit, subscriber=subscriber, rule=rule, status="failed", alert_ids=alert_ids or None
+            )
+        else:
+            moved = store.retry(
+                alert_ids=alert_ids or None,
+                subscriber=subscriber,
+                rule=rule,
+                due_after=cfg.alerts.stale_seconds,
+                limit=limit,
+            )
+    except Exception as exc:  # noqa: BLE001 - named, exit non-zero
+        err.print(f"[red]error:[/red] alert history unavailable: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    for alert in moved:
+        console.print(f"{alert.alert_id}  {alert.subscriber}  {alert.rule_id}  {alert.ad_key}", highlight=False)
+    verb = "would be sent again" if dry_run else "set to pending; the alerts worker sends them at its next sweep"
+    err.print(f"{len(moved)} failed alert(s) {verb}")

@@ -33,6 +33,7 @@ def entity(
     from vigil.app.analyst.entity_profile import profile
     from vigil.app.analyst.errors import describe
     from vigil.app.analyst.identify import IdentifyError, identify
+    from vigil.app.audit import audited
     from vigil.core.elastic import client
 
     cfg = settings()
@@ -42,6 +43,7 @@ def entity(
     except IdentifyError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    audited(cfg, "entity", type=kind, value=normalised, limit=limit, export="json" if as_json else None)
     try:
         found = profile(client(cfg.es), alias, kind, normalised, max_ads=limit)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line

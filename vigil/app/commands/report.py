@@ -25,10 +25,12 @@ def report(
     """A self-contained HTML report: activity, risk, indicators, cross-border entities, network, escalations."""
     from vigil.app.analyst.errors import describe
     from vigil.app.analyst.report import collect, render, summary
+    from vigil.app.audit import audited
     from vigil.core.elastic import client
 
     cfg = settings()
     alias = cfg.es.indices.ads
+    audited(cfg, "report", out=str(out.resolve()), days=days, max_graph_ads=max_graph_ads)
     try:
         data = collect(client(cfg.es), alias, days=days, max_graph_ads=max_graph_ads)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line

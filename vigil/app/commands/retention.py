@@ -1,6 +1,7 @@
-"""``vigil retention apply``: delete ad data older than the retention period (default 90 days).
+"""``vigil retention apply``: delete data older than the retention period (default 90 days).
 
-Meant for a daily cron job or Kubernetes CronJob; ``--dry-run`` only counts.
+Elasticsearch aliases, Kafka topic retention, log and report files and the alert inbox.
+Meant for a daily cron job or Kubernetes CronJob; ``--dry-run`` lists what would go.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from vigil.app.cli import settings
 
-app = typer.Typer(help="Data retention in Elasticsearch.", no_args_is_help=True)
+app = typer.Typer(
+    help="Data retention: Elasticsearch, Kafka topics, logs, reports, the alert inbox.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -25,8 +28,10 @@ def apply(
         None, "--only", help="limit to these aliases by key: ads, entities, alerts, jobs, pages (repeatable)"
     ),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=10000, help="ids per bulk delete"),
+    es_only: bool = typer.Option(False, "--es-only", help="only the Elasticsearch aliases"),
 ) -> None:
-    """Delete documents older than N days from the ads, entities, alerts, jobs and pages aliases."""
+    """Delete documents older than N days from the ads, entities, alerts, jobs and pages aliases; set
+    the configured retention on the Kafka topics; delete old log and report files and inbox lines."""
     from vigil.app.retention import AGE_FIELDS, cutoff, purge
     from vigil.core.elastic import client
 
@@ -57,7 +62,32 @@ def apply(
         done = outcome.matched if dry_run else outcome.deleted
         table.add_row(outcome.alias, fields, str(outcome.matched), str(done))
     console.print(table)
+    if not (es_only or only):
+        _topics_and_files(cfg, dry_run)
     failures = sum(o.errors for o in outcomes)
     if failures:
         Console(stderr=True).print(f"[red]error:[/red] {failures} documents could not be deleted")
         raise typer.Exit(1)
+
+
+def _topics_and_files(cfg, dry_run: bool) -> None:
+    from vigil.app.retention import purge_files, topic_retention
+
+    try:
+        topics = topic_retention(cfg.kafka, dry_run=dry_run)
+        files = purge_files(cfg, dry_run=dry_run)
+    except Exception as exc:  # noqa: BLE001 - the CLI names the cause and exits non-zero
+        Console(stderr=True).print(f"[red]error:[/red] retention failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title="Kafka topics (Kafka deletes segments older than retention.ms itself)")
+    for column in ("topic", "retention.ms now", "configured", "action"):
+        table.add_column(column)
+    for t in topics:
+        action = "-" if t.current == t.configured else ("would set" if dry_run else "set")
+        table.add_row(t.topic, t.current or "absent", t.configured, action)
+    console.print(table)
+    console.print("files:" if files else "files: nothing is old enough", highlight=False)
+    for f in files:
+        what = "" if f.lines is None else f" ({f.lines} of {f.of_lines} lines)"
+        verb = "would delete" if dry_run else "deleted"
+        console.print(f"  {verb} {f.kind} {f.path}{what}", highlight=False, soft_wrap=True)

@@ -53,6 +53,7 @@ def search(
     from vigil.app.analyst.identify import try_identify
     from vigil.app.analyst.query import QueryError, SearchRequest
     from vigil.app.analyst.query import search as run_search
+    from vigil.app.audit import audited
     from vigil.core.elastic import client
 
     cfg = settings()
@@ -71,6 +72,8 @@ def search(
     except QueryError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    audited(cfg, "search", query=query, country=country, min_risk=min_risk, indicator=list(indicator),
+            since=since, limit=limit, export="json" if as_json else None)  # fmt: skip
     try:
         result = run_search(client(cfg.es), alias, request)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line

@@ -23,21 +23,39 @@ err = Console(stderr=True)
 
 class Extra(StrEnum):
     tor = "tor"
+    postgres = "postgres"
 
 
 class Service(StrEnum):
     kafka = "kafka"
     elasticsearch = "elasticsearch"
     tor = "tor"
+    postgres = "postgres"
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    from rich.markup import escape
+
+    # The message may quote a log tail, whose "[/path]" rich would read as a closing tag.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(1)
 
 
 def _report(service: str, message: str) -> None:
-    console.print(f"[bold]{service:<14}[/bold] {message}", highlight=False)
+    console.print(f"[bold]{service:<16}[/bold] {message}", highlight=False)
+
+
+NODES_HELP = "a local N-node cluster on its own ports and folders (see docs/operations.md)"
+
+
+def _settings(nodes: int):
+    """The configured settings, or those of the local ``nodes``-node cluster."""
+    cfg = settings()
+    if nodes == 1:
+        return cfg
+    from vigil.app.stack.cluster import cluster_settings
+
+    return cluster_settings(cfg, nodes)
 
 
 @app.command()
@@ -60,31 +78,41 @@ def fetch() -> None:
 
 @app.command()
 def up(
-    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor)"),
+    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor, postgres)"),
+    nodes: int = typer.Option(1, "--nodes", min=1, max=5, help=NODES_HELP),
 ) -> None:
-    """Start Kafka and Elasticsearch (and tor with --with tor) unless already healthy; wait until ready."""
+    """Start Kafka and Elasticsearch (and tor or postgres with --with) unless already healthy; wait until ready."""
     from vigil.app.stack import StackError, ensure_up
 
-    cfg = settings()
+    if with_ and nodes > 1:
+        raise _fail("--with starts services beside the single-node stack; use it without --nodes")
+    cfg = _settings(nodes)
     started = time.monotonic()
     try:
         with console.status("starting the local stack...", spinner="dots"):
-            result = ensure_up(cfg, with_tor=Extra.tor in with_, report=_report)
+            result = ensure_up(
+                cfg, with_tor=Extra.tor in with_, with_postgres=Extra.postgres in with_, report=_report
+            )
     except StackError as exc:
         raise _fail(str(exc)) from None
     summary = ", ".join(f"{name} {outcome}" for name, outcome in result.items())
     console.print(
         f"[green]stack up[/green] ({summary}) in {time.monotonic() - started:.1f}s", highlight=False
     )
+    if nodes > 1:
+        from vigil.app.stack.cluster import write_client_config
+
+        path = write_client_config(cfg)
+        console.print(f"clients of this cluster: VIGIL_CONFIG={path}", highlight=False, soft_wrap=True)
 
 
 @app.command()
-def down() -> None:
+def down(nodes: int = typer.Option(1, "--nodes", min=1, max=5, help=NODES_HELP)) -> None:
     """Stop the processes `vigil stack up` started (by their recorded PIDs). Data is kept."""
     from vigil.app.stack import StackError
     from vigil.app.stack import down as do_down
 
-    cfg = settings()
+    cfg = _settings(nodes)
     try:
         result = do_down(cfg, report=_report)
     except StackError as exc:
@@ -94,11 +122,14 @@ def down() -> None:
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+def status(
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    nodes: int = typer.Option(1, "--nodes", min=1, max=5, help=NODES_HELP),
+) -> None:
     """Version, address, health, PID and log of each service. Exit 1 if Kafka or ES is unhealthy."""
     from vigil.app.stack import status as do_status
 
-    cfg = settings()
+    cfg = _settings(nodes)
     report = do_status(cfg)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
@@ -119,23 +150,26 @@ def status(as_json: bool = typer.Option(False, "--json", help="print JSON instea
                 info["log"] or "-",
             )
         console.print(table)
-    if not (report["kafka"]["healthy"] and report["elasticsearch"]["healthy"]):
+    if not all(info["healthy"] for name, info in report.items() if name.startswith(("kafka", "elasticsearch"))):
         raise typer.Exit(1)
 
 
 @app.command()
 def logs(
-    service: Service = typer.Argument(..., help="kafka, elasticsearch or tor"),
+    service: Service = typer.Argument(..., help="kafka, elasticsearch, tor or postgres"),
     lines: int = typer.Option(50, "-n", "--lines", help="how many last lines"),
     follow: bool = typer.Option(False, "-f", "--follow", help="keep printing new lines"),
+    node: int = typer.Option(0, "--node", min=0, max=5, help="node N of the local cluster (`up --nodes`)"),
 ) -> None:
     """Print the last lines of a service's log (<state>/logs/SERVICE.log)."""
     from vigil.app.stack import paths, processes
 
-    cfg = settings()
-    path = paths.log_file(cfg, service.value)
+    # Any cluster size names the same logs folder; node N's log is SERVICE-N.log there.
+    cfg = _settings(2 if node else 1)
+    name = f"{service.value}-{node}" if node else service.value
+    path = paths.log_file(cfg, name)
     if not path.exists():
-        raise _fail(f"{service.value} has no log yet ({path}); has `vigil stack up` started it?")
+        raise _fail(f"{name} has no log yet ({path}); has `vigil stack up` started it?")
     text = processes.tail(path, lines)
     if text:
         print(text, flush=True)
@@ -152,3 +186,21 @@ def logs(
                     time.sleep(0.3)
     except KeyboardInterrupt:
         pass
+
+
+class Identity(StrEnum):
+    admin = "admin"
+    writer = "writer"
+    analyst = "analyst"
+
+
+@app.command("env")
+def env(role: Identity = typer.Option(Identity.admin, "--role", help="admin | writer | analyst")) -> None:
+    """Export lines with the local Elasticsearch's generated credentials: eval "$(vigil stack env)"."""
+    from vigil.app.stack.es_security import env_lines
+
+    lines = env_lines(settings(), role.value)
+    if not lines:
+        raise _fail("no generated credentials in this state directory (stack.es_security off, or not up yet)")
+    for line in lines:
+        print(line)

@@ -43,6 +43,7 @@ def rules(profile_ids: list[str], webhook_url: str) -> dict:
                 "urls": [webhook_url],
                 "rules": ["new-ad", "watchlist", "escalate", "high-risk"],
                 "digest": 0,
+                "content": "full",
             }
         ],
     }

@@ -64,7 +64,7 @@ def alerts_for(docs: list[AdDocument], min_risk: int = 70) -> list[dict[str, Any
             "url": doc.url,
             "profile_id": doc.profile_id,
             "message": f"risk {doc.risk}: {doc.title}",
-            "status": "delivered",
+            "status": "sent",
             "attempts": 1,
             "created_at": (doc.first_seen + timedelta(minutes=2)).isoformat(),
             "delivered_at": (doc.first_seen + timedelta(minutes=2, seconds=3)).isoformat(),

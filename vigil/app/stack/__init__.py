@@ -1,4 +1,7 @@
-"""The local single-node stack: Kafka (KRaft) and Elasticsearch from Maven Central, tor from Debian.
+"""The local stack: Kafka (KRaft) and Elasticsearch from Maven Central, tor from Debian.
+
+One node of each by default; ``cluster.cluster_settings(settings, N)`` gives the settings of a
+local N-node cluster beside it (``vigil stack up --nodes N``), which every function here accepts.
 
 ``ensure_up`` starts what is not already healthy (idempotent; services reachable at the configured
 address are left untouched, external ones -- VIGIL_KAFKA_BOOTSTRAP / VIGIL_ES_URL -- are never
@@ -16,6 +19,7 @@ from vigil.app.stack import paths
 from vigil.app.stack.elasticsearch import Elasticsearch
 from vigil.app.stack.errors import StackError
 from vigil.app.stack.kafka import Kafka
+from vigil.app.stack.postgres import Postgres
 from vigil.app.stack.tor import Tor
 from vigil.core.config import Settings
 
@@ -28,10 +32,16 @@ def _quiet(service: str, message: str) -> None:
     pass
 
 
-def services(settings: Settings, with_tor: bool = False) -> list:
-    found: list = [Kafka(settings), Elasticsearch(settings)]
+def services(settings: Settings, with_tor: bool = False, with_postgres: bool = False) -> list:
+    """The stack's services; a local cluster is its Kafka and Elasticsearch nodes only."""
+    nodes = range(1, settings.stack.nodes + 1)
+    found: list = [*(Kafka(settings, n) for n in nodes), *(Elasticsearch(settings, n) for n in nodes)]
+    if settings.stack.nodes > 1:
+        return found
     if with_tor:
         found.append(Tor(settings))
+    if with_postgres:
+        found.append(Postgres(settings))
     return found
 
 
@@ -60,7 +70,9 @@ def fetch(settings: Settings, report: Report = _quiet) -> dict[str, str]:
     return result
 
 
-def ensure_up(settings: Settings, with_tor: bool = False, report: Report = _quiet) -> dict[str, str]:
+def ensure_up(
+    settings: Settings, with_tor: bool = False, report: Report = _quiet, with_postgres: bool = False
+) -> dict[str, str]:
     """Start every service that is not already healthy and wait until all are ready.
 
     Returns service -> 'external' | 'running' (already healthy, untouched) | 'started'.
@@ -70,7 +82,7 @@ def ensure_up(settings: Settings, with_tor: bool = False, report: Report = _quie
     timeout = settings.stack.ready_timeout
     with _lock(settings):
         pending = []
-        for svc in services(settings, with_tor):
+        for svc in services(settings, with_tor, with_postgres):
             if svc.external:
                 report(svc.name, f"external at {svc.address}")
                 if not svc.healthy():
@@ -78,6 +90,8 @@ def ensure_up(settings: Settings, with_tor: bool = False, report: Report = _quie
                 result[svc.name] = "external"
                 continue
             if svc.healthy():
+                if hasattr(svc, "check_secured"):
+                    svc.check_secured(report)
                 report(svc.name, f"already running at {svc.address}")
                 result[svc.name] = "running"
                 continue
@@ -102,7 +116,7 @@ def down(settings: Settings, report: Report = _quiet) -> dict[str, str]:
     """Stop the processes this state directory's ``up`` started (by recorded PID); keep data."""
     result: dict[str, str] = {}
     with _lock(settings):
-        for svc in reversed(services(settings, with_tor=True)):
+        for svc in reversed(services(settings, with_tor=True, with_postgres=True)):
             if svc.external:
                 result[svc.name] = "external"
                 continue
@@ -116,6 +130,6 @@ def down(settings: Settings, report: Report = _quiet) -> dict[str, str]:
     return result
 
 
-def status(settings: Settings, with_tor: bool = True) -> dict[str, dict]:
+def status(settings: Settings, with_tor: bool = True, with_postgres: bool = True) -> dict[str, dict]:
     """Per service: version, address, healthy, pid (int, None, or 'external'), log path."""
-    return {svc.name: svc.status() for svc in services(settings, with_tor)}
+    return {svc.name: svc.status() for svc in services(settings, with_tor, with_postgres)}

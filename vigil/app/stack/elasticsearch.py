@@ -3,23 +3,24 @@
 The integ-test distribution has no bundled JDK (ES 9 needs Java >= 21) and no ``GET /``: readiness
 is ``GET /_cluster/health`` yellow or green. ES refuses to run as root, so as root it runs as the
 system user ``settings.stack.es_user`` (created on first start) via ``setpriv``.
+
+With ``stack.nodes`` N > 1 (``vigil stack up --nodes N``) this is node ``n`` of an N-node cluster
+on loopback that finds its peers through ``discovery.seed_hosts``; the nodes share the unpacked
+distribution and keep their own config and data under ``<root>/cluster/node-<n>/``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pwd
 import shutil
 import subprocess
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from vigil.app.stack import java, maven, paths, processes
+from vigil.app.stack import accounts, es_security, java, maven, paths, processes
 from vigil.app.stack.errors import StackError
-from vigil.core.accounts import AccountError, system_account
 from vigil.core.config import Settings
 
 NAME = "elasticsearch"
@@ -27,59 +28,59 @@ MIN_JAVA = 21
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 
 
-def _world_traversable(path: Path) -> bool:
-    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
-
-
 def es_root(settings: Settings) -> Path:
-    """Where ES's distribution and data live: ``<state>/elasticsearch`` when ES's account can reach it.
-
-    As root, ES runs as an unprivileged account that cannot enter a state directory below a
-    private folder (a 0700 checkout or temporary directory); then ES lives under
-    ``/var/lib/vigil/<hash of the state directory>/`` instead, one folder per state directory.
-    """
+    """Where ES's distribution and data live: ``stack.es_root``, else ``<state>/elasticsearch`` when
+    ES's account can reach it, else a folder under ``/var/lib/vigil`` (see accounts.service_root)."""
     if settings.stack.es_root is not None:
         return settings.stack.es_root.expanduser().resolve()
-    default = settings.state_dir / "elasticsearch"
-    if os.geteuid() != 0 or _world_traversable(settings.state_dir):
-        return default
-    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
-    return Path("/var/lib/vigil") / digest / "elasticsearch"
+    return accounts.service_root(settings, NAME)
 
 
 class Elasticsearch:
-    name = NAME
-
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, node: int = 1):
         self.settings = settings
+        self.node = node
+        self.nodes = settings.stack.nodes
+        self.name = NAME if self.nodes == 1 else f"{NAME}-{node}"
         self.version = settings.stack.elasticsearch_version
         self.root = es_root(settings)
         self.dist_parent = self.root / self.version
         self.home = self.dist_parent / f"elasticsearch-{self.version}"
-        self.config_dir = self.root / "config"
-        self.data_dir = self.root / "data"
-        self.es_logs = self.root / "logs"
-        self.tmp_dir = self.root / "tmp"
-        self.es_run = self.root / "run"
-        self.log = paths.log_file(settings, NAME)
-        self.pid_path = paths.pid_file(settings, NAME)
-        self.launcher_pid_path = paths.pid_file(settings, NAME + "-launcher")
+        node_dir = self.root if self.nodes == 1 else self.root / "cluster" / f"node-{node}"
+        self.config_dir = node_dir / "config"
+        self.data_dir = node_dir / "data"
+        self.es_logs = node_dir / "logs"
+        self.tmp_dir = node_dir / "tmp"
+        self.es_run = node_dir / "run"
+        self.log = paths.log_file(settings, self.name)
+        self.pid_path = paths.pid_file(settings, self.name)
+        self.launcher_pid_path = paths.pid_file(settings, self.name + "-launcher")
 
     @property
     def external(self) -> bool:
-        return self.settings.es_is_external
+        return self.nodes == 1 and self.settings.es_is_external
+
+    @property
+    def secured(self) -> bool:
+        """Security on the single node only: a cluster with security needs transport TLS."""
+        return self.settings.stack.es_security and self.nodes == 1
 
     @property
     def address(self) -> str:
-        return self.settings.es.url
+        return self.settings.es.url if self.nodes == 1 else self.url
 
     @property
     def url(self) -> str:
-        return self.settings.es.urls[0]
+        return self.settings.es.urls[self.node - 1]
 
     @property
     def port(self) -> int:
-        return self.settings.es.port
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).port or 9200
+
+    def transport_port(self, node: int | None = None) -> int:
+        return self.settings.stack.es_transport_port + (node or self.node) - 1
 
     @property
     def host(self) -> str:
@@ -129,24 +130,7 @@ class Elasticsearch:
     # -- user ------------------------------------------------------------------------------
     def run_as(self) -> pwd.struct_passwd | None:
         """The account ES runs as when we are root (created if missing); None when not root."""
-        user = self.settings.stack.es_user
-        try:
-            return system_account(user)
-        except AccountError as exc:
-            raise StackError(
-                f"elasticsearch refuses to run as root and {exc} (set stack.es_user to an existing account)"
-            ) from None
-
-    def _check_traversable(self, account: pwd.struct_passwd) -> None:
-        """ES (as ``account``) must reach the distribution and its config through every parent."""
-        for parent in [self.root, *self.root.parents]:
-            mode = parent.stat().st_mode
-            if not mode & 0o001 and parent.stat().st_uid != account.pw_uid:
-                raise StackError(
-                    f"elasticsearch runs as {account.pw_name!r}, which cannot enter {parent} "
-                    f"(mode {oct(mode & 0o777)}); put the state directory (VIGIL_HOME) somewhere "
-                    "world-traversable or chmod o+x that directory"
-                )
+        return accounts.run_as(self.settings.stack.es_user, NAME, "stack.es_user")
 
     # -- configure -------------------------------------------------------------------------
     def write_config(self) -> None:
@@ -161,16 +145,27 @@ class Elasticsearch:
                 shutil.copytree(item, target, dirs_exist_ok=True)
             elif not target.exists():
                 shutil.copy2(item, target)
+        if self.nodes == 1:
+            discovery: dict = {"discovery.type": "single-node"}
+        else:
+            peers = range(1, self.nodes + 1)
+            discovery = {
+                "discovery.seed_hosts": [f"{self.host}:{self.transport_port(n)}" for n in peers],
+                # Read only when the cluster first forms; a restarted node rejoins from its data.
+                "cluster.initial_master_nodes": [f"vigil-{n}" for n in peers],
+            }
         options = {
-            "cluster.name": "vigil",
-            "node.name": "vigil-1",
+            "cluster.name": "vigil" if self.nodes == 1 else "vigil-cluster",
+            "node.name": f"vigil-{self.node}",
             "path.data": str(self.data_dir),
             "path.logs": str(self.es_logs),
             "network.host": self.host,
             "http.port": self.port,
-            "transport.port": self.settings.stack.es_transport_port,
-            "discovery.type": "single-node",
-            "xpack.security.enabled": False,
+            "transport.port": self.transport_port(),
+            **discovery,
+            "xpack.security.enabled": self.secured,
+            "xpack.security.http.ssl.enabled": False,
+            "xpack.security.transport.ssl.enabled": False,
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
         (self.config_dir / "elasticsearch.yml").write_text(
@@ -179,13 +174,6 @@ class Elasticsearch:
         )
         heap = self.settings.stack.es_heap
         (self.config_dir / "jvm.options.d" / "vigil.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
-
-    def _chown(self, account: pwd.struct_passwd) -> None:
-        for top in (self.config_dir, self.data_dir, self.es_logs, self.tmp_dir, self.es_run):
-            for dirpath, _dirnames, filenames in os.walk(top):
-                os.chown(dirpath, account.pw_uid, account.pw_gid)
-                for f in filenames:
-                    os.chown(os.path.join(dirpath, f), account.pw_uid, account.pw_gid)
 
     # -- run -------------------------------------------------------------------------------
     def pid(self) -> int | None:
@@ -198,10 +186,10 @@ class Elasticsearch:
     def start(self) -> int:
         if not self.fetched():
             raise StackError(f"elasticsearch {self.version} is not fetched: run `vigil stack fetch`")
-        for port in (self.port, self.settings.stack.es_transport_port):
+        for port in (self.port, self.transport_port()):
             if processes.port_open(self.host, port):
                 raise StackError(
-                    f"elasticsearch: port {self.host}:{port} is already in use by another process "
+                    f"{self.name}: port {self.host}:{port} is already in use by another process "
                     "(not a healthy Elasticsearch); free it or change es.url / stack.es_transport_port"
                 )
         java_home = self.java_home()
@@ -212,17 +200,9 @@ class Elasticsearch:
         account = self.run_as()
         cmd = [str(self.home / "bin" / "elasticsearch"), "-p", str(es_pid_file)]
         if account is not None:
-            self._check_traversable(account)
-            self._chown(account)
-            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-            cmd = [
-                setpriv,
-                f"--reuid={account.pw_uid}",
-                f"--regid={account.pw_gid}",
-                "--init-groups",
-                "--",
-                *cmd,
-            ]
+            accounts.check_traversable(self.root, account, NAME)
+            accounts.chown_tree(account, self.config_dir, self.data_dir, self.es_logs, self.tmp_dir, self.es_run)
+            cmd = accounts.setpriv(account, cmd)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_", "CLI_JAVA"))}
         env.update(
             ES_JAVA_HOME=str(java_home),
@@ -231,6 +211,11 @@ class Elasticsearch:
             HOME=str(self.root),
         )
         env.pop("JAVA_HOME", None)
+        if self.secured:
+            es_security.keystore_bootstrap(self.home, env, self.settings)
+            es_security.file_realm(self.home, env, self.settings)
+            if account is not None:
+                self._chown(account)
         proc = processes.start(cmd, log=self.log, pid_path=self.launcher_pid_path, env=env, cwd=self.es_logs)
         return proc.pid
 
@@ -252,12 +237,30 @@ class Elasticsearch:
 
         processes.wait_until(
             ready,
-            service="elasticsearch",
+            service=self.name,
             timeout=timeout,
             log=self.log,
             alive=(lambda: processes.pid_alive(launcher) or self.pid() is not None) if launcher else None,
         )
         self._record_server_pid()
+        if self.secured:
+            es_security.configure(self.settings, self.url)
+
+    def check_secured(self, report=None) -> None:
+        """A running local ES should match ``stack.es_security``. One started open by an older Vigil
+        is kept running with a warning naming the upgrade (other users of a shared stack go on
+        working); when the configuration asks for security explicitly, it is an error."""
+        if self.external or not self.secured or not es_security.unsecured(self.url):
+            return
+        message = (
+            f"elasticsearch at {self.url} runs without security (started by an older Vigil or with "
+            "stack.es_security: false); `vigil stack down && vigil stack up` restarts it with security "
+            "and keeps its data"
+        )
+        if "es_security" in self.settings.stack.model_fields_set:
+            raise StackError(message)
+        if report is not None:
+            report(self.name, "warning: " + message)
 
     def stop(self) -> bool:
         self._record_server_pid()
@@ -280,11 +283,9 @@ class Elasticsearch:
                 return dict(es.cluster.health())
             except Exception:  # noqa: BLE001
                 return None
-        try:
-            with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=3) as resp:
-                return json.loads(resp.read())
-        except Exception:  # noqa: BLE001
-            return None
+        auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+        status, answer = es_security.request(f"{self.url}/_cluster/health", auth=auth)
+        return answer if status == 200 else None
 
     def healthy(self) -> bool:
         health = self.health()
@@ -299,9 +300,8 @@ class Elasticsearch:
                 es = client(self.settings.es, request_timeout=5)
                 nodes = dict(es.nodes.info(node_id="_local", filter_path="nodes.*.version"))
             else:
-                url = f"{self.url}/_nodes/_local?filter_path=nodes.*.version"
-                with urllib.request.urlopen(url, timeout=3) as resp:
-                    nodes = json.loads(resp.read())
+                auth = ("elastic", es_security.load(self.settings).get("elastic", "")) if self.secured else None
+                _, nodes = es_security.request(f"{self.url}/_nodes/_local?filter_path=nodes.*.version", auth=auth)
             return next(iter(nodes["nodes"].values()))["version"]
         except Exception:  # noqa: BLE001
             return None

@@ -1,4 +1,8 @@
-"""Apache Kafka 4.x in KRaft combined mode (one broker+controller), from Maven Central jars."""
+"""Apache Kafka 4.x in KRaft combined mode (broker+controller), from Maven Central jars.
+
+One node for the single-node stack; with ``stack.nodes`` N > 1 (``vigil stack up --nodes N``), node
+``n`` of an N-voter static quorum, with replication factor min(3, N) and min.insync.replicas one less.
+"""
 
 from __future__ import annotations
 
@@ -22,42 +26,57 @@ SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class Kafka:
-    """The local broker; with ``kafka.security_protocol: SASL_PLAINTEXT`` and a SCRAM mechanism it
-    authenticates every client (SCRAM users made at format time) and authorises them by ACLs.
+    """The local broker (one node of a local cluster when ``stack.nodes`` > 1); with
+    ``kafka.security_protocol: SASL_PLAINTEXT`` and a SCRAM mechanism it authenticates every client
+    (SCRAM users made at format time) and authorises them by ACLs.
 
     ``lib`` reuses jars fetched for another state directory (a second broker for a test);
     ``scram_users`` are extra SCRAM users besides ``kafka.sasl_username`` (the broker's super user).
     """
 
-    name = NAME
-
-    def __init__(self, settings: Settings, *, lib: Path | None = None, scram_users: dict[str, str] | None = None):
+    def __init__(
+        self, settings: Settings, node: int = 1, *, lib: Path | None = None, scram_users: dict[str, str] | None = None
+    ):
         self.settings = settings
+        self.node = node
+        self.nodes = settings.stack.nodes
+        self.name = NAME if self.nodes == 1 else f"{NAME}-{node}"
         self.version = settings.stack.kafka_version
         self.root = settings.state_dir / "kafka"
         self.lib = lib or self.root / self.version / "lib"
         self.scram_users = dict(scram_users or {})
-        self.config_dir = self.root / "config"
-        self.data_dir = self.root / "data"
-        self.log = paths.log_file(settings, NAME)
-        self.pid_path = paths.pid_file(settings, NAME)
+        node_dir = self.root if self.nodes == 1 else self.root / "cluster" / f"node-{node}"
+        self.config_dir = node_dir / "config"
+        self.data_dir = node_dir / "data"
+        self.log = paths.log_file(settings, self.name)
+        self.pid_path = paths.pid_file(settings, self.name)
 
     # -- where -----------------------------------------------------------------------------
     @property
     def external(self) -> bool:
-        return self.settings.kafka_is_external
+        return self.nodes == 1 and self.settings.kafka_is_external
 
     @property
     def address(self) -> str:
-        return self.settings.kafka.bootstrap
+        return self.settings.kafka.bootstrap if self.nodes == 1 else self.settings.kafka.servers[self.node - 1]
 
     @property
     def host(self) -> str:
-        return self.settings.kafka.servers[0].rpartition(":")[0]
+        return self.settings.kafka.servers[self.node - 1].rpartition(":")[0]
 
     @property
     def port(self) -> int:
-        return self.settings.kafka.port
+        return int(self.settings.kafka.servers[self.node - 1].rpartition(":")[2])
+
+    def controller_port(self, node: int | None = None) -> int:
+        return self.settings.kafka.controller_port + (node or self.node) - 1
+
+    def client_options(self) -> dict:
+        """The configured client options; a cluster node is asked on its own listener only."""
+        options = self.settings.kafka.client_options()
+        if self.nodes > 1:
+            options["bootstrap_servers"] = [self.address]
+        return options
 
     # -- fetch -----------------------------------------------------------------------------
     def fetched(self) -> bool:
@@ -109,7 +128,7 @@ class Kafka:
 
     def listener_properties(self) -> dict[str, str]:
         k = self.settings.kafka
-        controller = f"CONTROLLER://{self.host}:{k.controller_port}"
+        controller = f"CONTROLLER://{self.host}:{self.controller_port()}"
         if not self.sasl:
             return {
                 "listeners": f"PLAINTEXT://{self.host}:{self.port},{controller}",
@@ -139,22 +158,30 @@ class Kafka:
     def properties(self) -> dict[str, str]:
         k = self.settings.kafka
         message_max = k.max_message_bytes + 1024 * 1024
+        replicas = min(3, self.nodes)
+        min_isr = str(max(1, replicas - 1))
+        if self.nodes == 1:
+            quorum = {"controller.quorum.bootstrap.servers": f"{self.host}:{self.controller_port()}"}
+        else:
+            voters = (f"{n}@{self.host}:{self.controller_port(n)}" for n in range(1, self.nodes + 1))
+            quorum = {"controller.quorum.voters": ",".join(voters)}
         return {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"{self.host}:{k.controller_port}",
+            "node.id": str(self.node),
+            **quorum,
             "controller.listener.names": "CONTROLLER",
             **self.listener_properties(),
             "log.dirs": str(self.data_dir),
             "num.partitions": str(k.partitions),
-            "default.replication.factor": "1",
-            "offsets.topic.replication.factor": "1",
+            "default.replication.factor": str(replicas),
+            "offsets.topic.replication.factor": str(replicas),
             "offsets.topic.num.partitions": "10",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "min.insync.replicas": "1",
+            "transaction.state.log.replication.factor": str(replicas),
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": str(replicas),
+            "share.coordinator.state.topic.min.isr": min_isr,
+            # acks=all then needs two live replicas: one broker may die without losing a record.
+            "min.insync.replicas": min_isr,
             "group.initial.rebalance.delay.ms": "0",
             # Topics come from `vigil init` (partitions, retention, max.message.bytes); a typo'd
             # topic name must fail instead of silently creating a 1-partition topic.
@@ -184,10 +211,23 @@ class Kafka:
     def formatted(self) -> bool:
         return (self.data_dir / "meta.properties").exists()
 
+    def cluster_id(self) -> str:
+        """A new id for one node; the nodes of a cluster share one, kept beside their folders."""
+        fresh = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if self.nodes == 1:
+            return fresh
+        path = self.root / "cluster" / "cluster.id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(fresh + "\n")
+        return path.read_text().strip()
+
     def format_storage(self, server: Path, cluster_id: str | None = None) -> None:
         """Format the KRaft log directory. The id is base64url, so it may begin with ``-``: it is
         passed as ``--cluster-id=ID``, which the argument parser cannot read as another option."""
-        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or self.cluster_id()
+        # One node bootstraps its own quorum; a cluster's voters are static (controller.quorum.voters).
+        quorum = ["--standalone"] if self.nodes == 1 else []
         cmd = [
             str(self.java()),
             *self.jvm_options(),
@@ -196,7 +236,7 @@ class Kafka:
             "kafka.tools.StorageTool",
             "format",
             f"--cluster-id={cluster_id}",  # a base64url id may begin with "-"
-            "--standalone",
+            *quorum,
             "--ignore-formatted",
             "--config",
             str(server),
@@ -226,7 +266,7 @@ class Kafka:
     def jvm_options(self) -> list[str]:
         return [
             "-Xms256m",
-            "-Xmx1g",
+            "-Xmx1g" if self.nodes == 1 else f"-Xmx{self.settings.stack.cluster_kafka_heap}",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
@@ -241,10 +281,10 @@ class Kafka:
     def start(self) -> int:
         if not self.fetched():
             raise StackError(f"kafka {self.version} is not fetched: run `vigil stack fetch`")
-        for port in (self.port, self.settings.kafka.controller_port):
+        for port in (self.port, self.controller_port()):
             if processes.port_open(self.host, port):
                 raise StackError(
-                    f"kafka: port {self.host}:{port} is already in use by another process "
+                    f"{self.name}: port {self.host}:{port} is already in use by another process "
                     "(not a healthy Kafka); free it or change kafka.bootstrap / kafka.controller_port"
                 )
         server = self.write_config()
@@ -266,7 +306,7 @@ class Kafka:
         pid = self.pid()
         processes.wait_until(
             lambda: self.healthy() and self.coordinator_ready(),
-            service="kafka",
+            service=self.name,
             timeout=timeout,
             log=self.log,
             alive=(lambda: processes.pid_alive(pid)) if pid else None,
@@ -289,10 +329,7 @@ class Kafka:
         for name in ("kafka", "kafka.conn", "kafka.client", "kafka.admin"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            client = KafkaAdminClient(
-                **self.settings.kafka.client_options(),
-                request_timeout_ms=5000,
-            )
+            client = KafkaAdminClient(**self.client_options(), request_timeout_ms=5000)
         except Exception:  # noqa: BLE001
             return False
         try:
@@ -313,7 +350,7 @@ class Kafka:
         from kafka.admin import KafkaAdminClient
 
         try:
-            client = KafkaAdminClient(**self.settings.kafka.client_options(), request_timeout_ms=5000)
+            client = KafkaAdminClient(**self.client_options(), request_timeout_ms=5000)
         except Exception:  # noqa: BLE001 - not ready yet; wait_until names the service on timeout
             return False
         try:

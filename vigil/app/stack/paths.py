@@ -8,6 +8,14 @@
 <state>/tor/{torrc,data/}
 <state>/run/<service>.pid             PIDs of the processes ``vigil stack up`` started
 <state>/logs/<service>.log            their stdout and stderr
+<state>/postgres/{data,run}/          `vigil stack up --with postgres`
+
+A local cluster (`vigil stack up --nodes N`, see cluster.py) shares the fetched distributions and
+keeps everything else apart, so it never touches the single-node stack:
+
+<state>/kafka/cluster/node-<n>/{config,data}/
+<elasticsearch root>/cluster/node-<n>/{config,data,logs,tmp,run}/
+<state>/run/cluster/, <state>/logs/cluster/, <state>/cluster/vigil.yaml (the clients' settings)
 """
 
 from __future__ import annotations
@@ -17,14 +25,18 @@ from pathlib import Path
 from vigil.core.config import Settings
 
 
+def _cluster(settings: Settings) -> str:
+    return "cluster" if settings.stack.nodes > 1 else ""
+
+
 def run_dir(settings: Settings) -> Path:
-    path = settings.state_dir / "run"
+    path = settings.state_dir / "run" / _cluster(settings)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def logs_dir(settings: Settings) -> Path:
-    path = settings.state_dir / "logs"
+    path = settings.state_dir / "logs" / _cluster(settings)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

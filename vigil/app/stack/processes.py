@@ -115,6 +115,17 @@ def stop(pid: int, timeout: float = 30.0) -> bool:
     return not pid_alive(pid)
 
 
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` to exit (after a signal sent elsewhere)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return not pid_alive(pid)
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our child (else it would linger as a zombie)."""
     try:

@@ -28,18 +28,20 @@ LINK_PATTERNS: dict[str, str] = {
     "kik": r"kik\.me/(" + _NAME + ")",
     "twitter": r"(?:twitter\.com|x\.com)/(" + _NAME + ")",
     "wechat": r"u\.wechat\.com/([A-Za-z0-9_\-]{4,40})",
+    "line": r"line\.me/(?:ti/p/~?|R/ti/p/~?)?(" + _NAME + ")",
 }
 CONTEXT_WORDS: dict[str, str] = {
     "telegram": r"telegram|telegramm|tg",
     "whatsapp": r"whats\s?app|whatsap|watsapp|wa",
     "signal": r"signal",
-    "snapchat": r"snapchat|snap|sc",
-    "instagram": r"instagram|insta|ig",
-    "onlyfans": r"onlyfans|only\s?fans",
+    "snapchat": r"snap\s?chat|snap|sc",
+    "instagram": r"insta\s?gram|insta|ig",
+    "onlyfans": r"only\s?fans",
     "threema": r"threema",
     "kik": r"kik",
-    "wechat": r"wechat|weixin|微信",
-    "twitter": r"twitter",
+    "wechat": r"we\s?chat|weixin|微信",
+    "twitter": r"twitter|tweeter|x(?=\s*[:=]?\s*@)",
+    "line": r"line(?=\s*(?:id|app)(?![^\W\d_]))",
     "viber": r"viber",
 }
 PHONE_MESSENGERS: dict[str, str] = {
@@ -55,12 +57,18 @@ LINK_RE = {
     platform: re.compile(r"(?<![\w-])(?:https?://)?(?:www\.)?" + pattern, re.IGNORECASE)
     for platform, pattern in LINK_PATTERNS.items()
 }
+_CUE = (
+    r"\s*(?:(?:id|name|user\s?name|user|handle|nick|account|acc|addy)(?![^\W\d_]))?\s*"
+    r"(?:(?:[:=\-–>~：→]+|@|is|(?:add\s+)?me(?:\s+(?:at|on|@))?|at)\s*)+"
+)
 CONTEXT_RE = {
-    platform: re.compile(
-        rf"(?<![^\W\d_])(?:{words})(?![^\W\d_])\s*(?:id|name|username|nick)?\s*(?:[:=\-–>]+\s*@?|@)({_NAME})",
-        re.IGNORECASE,
-    )
+    platform: re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_]){_CUE}@?\s*({_NAME})", re.IGNORECASE)
     for platform, words in CONTEXT_WORDS.items()
+}
+AFTER_NAME_RE = {
+    platform: re.compile(rf"(?<![\w@])@\s?({_NAME})\s+(?:on|via|at|in|@)\s+(?:{words})(?![^\W\d_])", re.IGNORECASE)
+    for platform, words in CONTEXT_WORDS.items()
+    if platform not in ("twitter", "line", "whatsapp", "viber")
 }
 LINK_HOSTS: dict[str, tuple[str, ...]] = {
     "telegram": ("t.me/", "telegram.me/", "telegram.dog/"),
@@ -73,15 +81,27 @@ LINK_HOSTS: dict[str, tuple[str, ...]] = {
     "kik": ("kik.me/",),
     "twitter": ("twitter.com/", "x.com/"),
     "wechat": ("wechat.com/",),
+    "line": ("line.me/",),
 }
+_FULL_WORDS = r"snap\s?chat|snap|insta\s?gram|insta|telegram|kik|we\s?chat|twitter|only\s?fans"
+BARE_NAME_RE = re.compile(
+    rf"(?<![^\W\d_])(?P<platform>{_FULL_WORDS})\s+@?(?=[A-Za-z0-9_.\-]*[0-9_.])(?P<name>{_NAME})(?![\w@])", re.IGNORECASE
+)
 ANY_CONTEXT_RE = re.compile(
-    r"(?<![^\W\d_])(?:" + "|".join(CONTEXT_WORDS.values()) + r")(?![^\W\d_])\s*(?:id|name|username|nick)?\s*[:=\-–>@]",
-    re.IGNORECASE,
+    r"(?<![^\W\d_])(?:" + "|".join(CONTEXT_WORDS.values()) + r")(?![^\W\d_])", re.IGNORECASE
 )
 _STOP_NAMES = {
-    "me", "only", "and", "or", "the", "for", "to", "at", "is", "my", "on", "of", "with",
-    "available", "also", "too", "ok", "please", "call", "text", "sms", "here", "now",
+    "me", "only", "and", "or", "the", "for", "to", "at", "is", "my", "on", "of", "with", "a", "an", "it", "in",
+    "available", "also", "too", "ok", "please", "call", "text", "sms", "here", "now", "you", "your", "if", "when",
+    "tonight", "today", "later", "anytime", "any", "babe", "baby", "daddy", "back", "up", "first", "soon", "asap",
+    "hun", "honey", "love", "then", "after", "before", "info", "more", "details", "pics", "pictures", "photos",
+    "videos", "video", "private", "free", "premium", "page", "account", "id", "name", "username", "user", "handle",
+    "message", "msg", "dm", "pm", "chat", "add", "follow", "contact", "number", "phone", "app",
 }
+
+
+def _platform_of(word: str) -> str:
+    return next(p for p, words in CONTEXT_WORDS.items() if re.fullmatch(words, word, re.IGNORECASE))
 
 
 @dataclass(frozen=True)
@@ -123,17 +143,20 @@ def find_handles(text: str) -> Iterator[HandleMatch]:
                 yield HandleMatch(match.start(), match.end(), platform, value, match.group(0))
     if not ANY_CONTEXT_RE.search(text):
         return
-    for platform, regex in CONTEXT_RE.items():
+    for platform, regex in [*CONTEXT_RE.items(), *AFTER_NAME_RE.items(), ("", BARE_NAME_RE)]:
         for match in regex.finditer(text):
+            if regex is BARE_NAME_RE:
+                platform = _platform_of(match.group("platform"))
             if any(s < match.end() and match.start() < e for s, e in taken):
                 continue
-            name = match.group(1)
+            name = match.group("name") if regex is BARE_NAME_RE else match.group(1)
             if platform in PHONE_MESSENGERS and re.fullmatch(r"[0-9+]+", name):
                 continue
             if re.fullmatch(r"[0-9]+", name) and platform != "threema":
                 continue
             value = normalize_handle(platform, name)
             if value:
+                taken.append(match.span())
                 yield HandleMatch(match.start(), match.end(), platform, value, match.group(0))
 
 
@@ -149,7 +172,9 @@ _BEFORE_NUMBER_GAP = re.compile(
     rf"[\s:=\-–>.()/&]*(?:(?:{_LINK_WORDS})\.?(?![^\W\d_])[\s:=\-–>()/&]*){{0,3}}", re.IGNORECASE
 )
 _AFTER_NUMBER_GAP = re.compile(r"[^\d.!?:@\n\r]{1,25}")
-_NAME_FOLLOWS = re.compile(r"\s*(?:id|name|username|nick)?\s*(?:[:=@]|-\s*@)\s*@?[^\W\d_]", re.IGNORECASE)
+# Read right after a messenger word (never from inside a run of spaces), possessively: "WhatsApp"
+# followed by 100,000 spaces is read once, not split between the \s* in every way.
+_NAME_FOLLOWS = re.compile(r"(?<!\s)\s*+(?:id|name|username|nick)?\s*+(?:[:=@]|[-–]\s*+@?)\s*+@?[^\W\d_]", re.IGNORECASE)
 
 
 def find_messenger_numbers(text: str, phones: Iterable[tuple[int, int, str]]) -> Iterator[HandleMatch]:

@@ -1,0 +1,67 @@
+"""Unprivileged system accounts for the services that refuse to run as root (Elasticsearch, PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+from vigil.app.stack.errors import StackError
+from vigil.core.accounts import AccountError, system_account
+from vigil.core.config import Settings
+
+
+def world_traversable(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+
+
+def service_root(settings: Settings, name: str) -> Path:
+    """``<state>/<name>`` when an unprivileged account can reach it, else ``/var/lib/vigil/<hash>/<name>``.
+
+    As root, the service runs as an account that cannot enter a state directory below a private
+    folder (a 0700 checkout or temporary directory); then it lives outside, one folder per state
+    directory.
+    """
+    default = settings.state_dir / name
+    if os.geteuid() != 0 or world_traversable(settings.state_dir):
+        return default
+    digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
+    return Path("/var/lib/vigil") / digest / name
+
+
+def run_as(user: str, service: str, setting: str) -> pwd.struct_passwd | None:
+    """The account ``service`` runs as when we are root (a system user, created if missing); None when not root."""
+    try:
+        return system_account(user)
+    except AccountError as exc:
+        raise StackError(f"{service} refuses to run as root and {exc} (set {setting} to an existing account)") from None
+
+
+def check_traversable(root: Path, account: pwd.struct_passwd, service: str) -> None:
+    """``service`` (as ``account``) must reach ``root`` through every parent directory."""
+    for parent in [root, *root.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001 and parent.stat().st_uid != account.pw_uid:
+            raise StackError(
+                f"{service} runs as {account.pw_name!r}, which cannot enter {parent} "
+                f"(mode {oct(mode & 0o777)}); put the state directory (VIGIL_HOME) somewhere "
+                "world-traversable or chmod o+x that directory"
+            )
+
+
+def chown_tree(account: pwd.struct_passwd, *tops: Path) -> None:
+    for top in tops:
+        for dirpath, _dirnames, filenames in os.walk(top):
+            os.chown(dirpath, account.pw_uid, account.pw_gid)
+            for f in filenames:
+                os.chown(os.path.join(dirpath, f), account.pw_uid, account.pw_gid)
+
+
+def setpriv(account: pwd.struct_passwd | None, cmd: list[str]) -> list[str]:
+    """``cmd`` run as ``account`` (unchanged when None)."""
+    if account is None:
+        return cmd
+    exe = shutil.which("setpriv") or "/usr/bin/setpriv"
+    return [exe, f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups", "--", *cmd]

@@ -2,9 +2,10 @@
 `vigil worker enrich` -> real Elasticsearch, with normal ads interleaved.
 
 Asserted: the crawl finishes without ``publish_failed``; every normal ad is indexed within 60 s of
-the last hostile page; every hostile ad page that became a record is indexed (bounded) or
-dead-lettered with its cause; bombs and the redirect loop are refused at the crawl with a counted
-cause; the worker does not exit; the consumer group's lag returns to zero; no record on any
+the crawl's end (by when every hostile page is published); every hostile ad page that became a
+record is indexed (bounded) or dead-lettered with its cause; the gzip and brotli bombs are refused
+at the crawl with a counted cause (``too_large``) and the redirect loop is fetched a bounded number
+of times; the worker does not exit; the consumer group's lag returns to zero; no record on any
 topic exceeds ``kafka.max_message_bytes``.
 """
 

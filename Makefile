@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 VIGIL := $(VENV)/bin/vigil
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint eval bench demo deploy-check stack-up stack-down clean
+.PHONY: setup test unit lint eval eval-networks bench demo deploy-check stack-up stack-down clean
 
 setup:
 	bash deploy/local/setup.sh
@@ -16,13 +16,17 @@ test: setup lint eval
 unit: setup
 	$(PY) -m pytest -m "not integration and not tor and not browser" $(PYTEST_ARGS)
 
-# extraction precision/recall on the project's labelled sets and the DIG oracle (docs/extraction.md)
-eval: setup
+# extraction precision/recall on the project's labelled sets and the DIG oracle (docs/extraction.md),
+# network pair precision/recall on the synthetic networks (docs/networks.md)
+eval: setup eval-networks
 	PYTHONPATH=$(CURDIR) $(PY) tests/eval/harness.py
 
 lint: setup
 	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench
 	$(VENV)/bin/lint-imports
+
+eval-networks: setup
+	$(PY) -m eval.networks
 
 bench: setup
 	$(VIGIL) stack up

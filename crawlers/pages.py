@@ -29,6 +29,14 @@ def content_type(response: Response) -> str:
     return value.decode("latin-1").split(";")[0].strip().lower()
 
 
+def is_json(response: Response) -> bool:
+    """JSON by header (application/json, +json, text/json), or a text response without a type."""
+    kind = content_type(response)
+    if not isinstance(response, TextResponse):
+        return False
+    return kind == "" or "json" in kind or kind in ("text/plain", "text/javascript", "application/javascript")
+
+
 def is_html(response: Response, html_types: list[str]) -> bool:
     """HTML-like by header; without a header, a TextResponse Scrapy recognised as HTML."""
     kind = content_type(response)
@@ -74,11 +82,10 @@ def _known(encoding: str) -> bool:
     return True
 
 
-def select(response: TextResponse, selector: Selector, max_chars: int = FIELD_CHARS) -> str | None:
-    """The selector's value: the attribute or the normalised text of every match, joined by
-    newlines, cut at ``max_chars`` (matches past it are not read; the cut counts in
-    ``vigil_limits_hit_total{limit="field_chars"}``)."""
-    nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
+def node_values(nodes, attr: str | None, max_chars: int = FIELD_CHARS) -> str | None:
+    """The attribute or the normalised text of every node, joined by newlines, cut at ``max_chars``
+    (nodes past it are not read; the cut counts in ``vigil_limits_hit_total{limit="field_chars"}``);
+    None when all are empty."""
     values: list[str] = []
     length = 0
     cut = False
@@ -86,8 +93,8 @@ def select(response: TextResponse, selector: Selector, max_chars: int = FIELD_CH
         if length >= max_chars:
             cut = True
             break
-        if selector.attr:
-            value = node.attrib.get(selector.attr)
+        if attr:
+            value = node.attrib.get(attr)
         elif isinstance(node.root, str):
             value = node.root
         else:
@@ -102,6 +109,12 @@ def select(response: TextResponse, selector: Selector, max_chars: int = FIELD_CH
         LIMITS_HIT.labels("field_chars").inc()
         joined = joined[:max_chars]
     return joined or None
+
+
+def select(response: TextResponse, selector: Selector, max_chars: int = FIELD_CHARS) -> str | None:
+    """The selector's value: the attribute or the normalised text of every match, joined by newlines."""
+    nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
+    return node_values(nodes, selector.attr, max_chars)
 
 
 def extract_fields(response: TextResponse, profile: SiteProfile, max_chars: int = FIELD_CHARS) -> dict[str, str]:

@@ -98,7 +98,11 @@ def run_crawl(
     publish: bool = True,
     overrides: dict[str, Any] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    probe: bool = False,
+    observe: Callable[[Any], None] | None = None,
 ) -> CrawlSummary:
+    """Crawl ``profile`` once. ``probe`` lists links instead of following them (the profile
+    workbench); ``observe(crawler)`` may connect to the crawler's signals before it starts."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
@@ -107,6 +111,8 @@ def run_crawl(
     values = scrapy_settings(settings, {"VIGIL_PUBLISH_ENABLED": publish, **(overrides or {})})
     process = CrawlerProcess(values)
     crawler = process.create_crawler(SiteSpider)
+    if observe is not None:
+        observe(crawler)
     outcome: dict[str, Any] = {"reason": "", "failure": "", "stats": {}}
     started = time.monotonic()
 
@@ -161,6 +167,7 @@ def run_crawl(
         incremental=incremental,
         known_ads=known_ads,
         baseline=baseline,
+        probe=probe,
     )
     deferred.addErrback(failed)
     process.start()

@@ -252,7 +252,9 @@ class CrawlHandler(Handler):
             except Exception as exc:  # noqa: BLE001 - e.g. Elasticsearch down: counts as a failed attempt
                 error = f"{type(exc).__name__}: {exc}"
             else:
-                self.last_crawl[job.profile_id] = set(summary.ad_ids)
+                # Accumulated: a re-crawl that finds nothing new (all known, 304) must not make the
+                # next one forget ads that enrichment has not indexed yet.
+                self.last_crawl[job.profile_id] = self.last_crawl.get(job.profile_id, set()) | set(summary.ad_ids)
                 final = self._status(
                     job,
                     "finished",
@@ -298,8 +300,8 @@ class CrawlHandler(Handler):
         return final
 
     def known(self, profile_id: str) -> set[str]:
-        """Ads known before this crawl: those in Elasticsearch, plus those this worker's previous
-        crawl of the profile found (enrichment may not have indexed them yet)."""
+        """Ads known before this crawl: those in Elasticsearch, plus those this worker's earlier
+        crawls of the profile found (enrichment may not have indexed them yet)."""
         found = known_ads(self.es, self.settings.es.indices.ads, profile_id)
         return found | self.last_crawl.get(profile_id, set())
 

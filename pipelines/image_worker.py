@@ -26,13 +26,14 @@ from pipelines.image_fetch import FetchFailed, FetchPolicy, ImageFetcher
 from pipelines.image_links import Linker, is_hub
 from pipelines.images import ImageFacts, ImageRejected, analyse, image_entities
 from pipelines.indexer import ElasticUnavailable, merge_entity
+from pipelines.network_links import LinkPublisher
 from pipelines.regions import candidate_regions
 from vigil.core.addresses import parse_networks
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import IMAGE_ADS, IMAGE_ERRORS, IMAGE_SECONDS, IMAGES
 from vigil.core.profiles import ProfileError, SiteProfile, find_profile
-from vigil.core.records import ENTITY_FIELDS, AdDocument, AdEvent, Entity, ImageRef, doc_id
+from vigil.core.records import ENTITY_FIELDS, AdDocument, AdEvent, Entity, ImageRef, doc_id, is_network_event
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +91,7 @@ class ImageHandler:
         self.fetcher = fetcher or ImageFetcher()
         self.linker = Linker(es, self.indices.entities)
         self.deny = parse_networks(settings.crawl.deny_networks)
+        self.network_links: LinkPublisher | None = None  # set by the worker: photo links join networks
 
     def handle(self, event: AdEvent) -> str:
         """The outcome label; raises ElasticUnavailable when Elasticsearch cannot answer now."""
@@ -150,7 +152,17 @@ class ImageHandler:
         ]
         ocr_text = "\n".join(f.ocr_text for f in facts if f.ocr_text)
         self._update_ad(doc.ad_key, refs, ocr_text, found)
+        self._publish_network_link(doc.ad_key)
         return "analysed" if facts else "no_usable_images"
+
+    def _publish_network_link(self, ad_key: str) -> None:
+        """The ad with its image entities, for the network worker (docs/networks.md)."""
+        if self.network_links is None:
+            return
+        updated = self._read_ad(ad_key, wait=0)
+        if updated is not None:
+            self.network_links.publish([AdDocument.model_validate(updated.source)])
+            self.network_links.forget()
 
     def _one(self, url: str, policy: FetchPolicy, options, language: str | None) -> ImageFacts | None:
         started = time.perf_counter()
@@ -253,6 +265,7 @@ class ImageHandler:
         log.info("image entity became a hub; unlinking its ads", value=value, ads=len(ad_keys))
         for key in ad_keys:
             self._patch_ad(key, lambda source, v=value: _without_link(source, v))
+            self._publish_network_link(key)
 
     def _update_ad(self, ad_key: str, refs: list[ImageRef], ocr_text: str, found: list[Entity]) -> None:
         def patch(source: dict[str, Any]) -> dict[str, Any]:
@@ -366,10 +379,15 @@ class ImagesConsumer(Handler):
         Image.MAX_IMAGE_PIXELS = self.settings.images.max_pixels
         profiles = Profiles(self.settings.profiles_dir, self.settings.images.profile_reload_seconds)
         self.images = ImageHandler(self.settings, client(self.settings.es, max_retries=0), profiles)
+        self.images.network_links = LinkPublisher(
+            loop.producer, self.settings.kafka.topics.network_links, self.settings.networks
+        )
         log.info("image worker started", profiles=str(self.settings.profiles_dir))
 
     def handle(self, batch: Batch) -> None:
         for record in batch.records:
+            if is_network_event(record.value or b""):
+                continue  # network.* events share the topic; they name no images
             try:
                 event = AdEvent.from_bytes(record.value or b"")
             except ValidationError as exc:

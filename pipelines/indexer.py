@@ -136,6 +136,8 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         "seen_count": int(existing.get("seen_count") or 0) + 1,
         "record_ids": [*record_ids, doc.record_id][-RECORD_HISTORY:],
     }
+    if existing.get("network_id"):
+        counters["network_id"] = existing["network_id"]  # owned by the network worker
     if older:
         return {**existing, **counters}, "stale"
     status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pipelines.events import EVENT_FOR_STATUS, EventPublisher, ad_event
 from pipelines.indexer import Indexer, Observation, Outcome
 from pipelines.near_duplicates import content_hash
+from pipelines.network_links import LinkPublisher
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS, ES_STATUS
@@ -90,6 +91,7 @@ class EnrichHandler(Handler):
         self.es = client(self.settings.es, max_retries=0)
         self.indexer = Indexer(self.es, self.settings.es.indices, self.settings.limits)
         self.events = EventPublisher(loop.producer, self.settings.kafka.topics.ad_events)
+        self.links = LinkPublisher(loop.producer, self.settings.kafka.topics.network_links, self.settings.networks)
         try:
             self.indexer.check()
         except Exception as exc:  # noqa: BLE001 - an early warning only; every batch retries on its own
@@ -129,6 +131,7 @@ class EnrichHandler(Handler):
             batch.dead_letter(rejection.observation.token.record, rejection.error_type, rejection.error)
         self._analysed.clear()
         self.events.forget()
+        self.links.forget()
 
         counts: dict[str, int] = {}
         for outcome in result.outcomes:
@@ -176,6 +179,9 @@ class EnrichHandler(Handler):
         ]
         if events:
             self.events.publish(events)
+        self.links.publish(
+            [o.document for o in outcomes if o.status in EVENT_FOR_STATUS and o.document is not None]
+        )
 
 
 def run_enrich_worker(

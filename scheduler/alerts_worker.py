@@ -25,14 +25,14 @@ from pathlib import Path
 import structlog
 from pydantic import ValidationError
 
-from scheduler.alert_format import render, vigil_link
+from scheduler.alert_format import neutralise, render, vigil_link
 from scheduler.alert_store import Alert, AlertStore, alert_id
 from scheduler.delivery import Delivery, mask
 from scheduler.outbox import Inbox, Outbox, Sweeper, instance_id
 from scheduler.rules import AlertsConfig, Match, RulesError, evaluate, load_rules, rules_path
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
-from vigil.core.records import AdEvent, doc_id
+from vigil.core.records import AdEvent, NetworkEvent, doc_id, is_network_event
 
 log = structlog.get_logger("vigil.alerts")
 
@@ -78,9 +78,24 @@ def job_is_baseline(es, index: str, job_id: str) -> bool:
     return bool(source.get("baseline"))
 
 
-def describe(match: Match, event: AdEvent, link: str) -> tuple[str, str]:
+def parse_event(value: bytes) -> AdEvent | NetworkEvent:
+    """An ad event, or a network event (``network.*``) from the network worker."""
+    return NetworkEvent.from_bytes(value) if is_network_event(value) else AdEvent.from_bytes(value)
+
+
+def dedupe_key(event: AdEvent | NetworkEvent) -> str:
+    """What an alert is about: the ad, or the network's growth step or new countries."""
+    if isinstance(event, NetworkEvent):
+        detail = ",".join(event.new_countries) if event.event_type == "network.new_country" else str(event.size)
+        return f"{event.network_id}|{event.event_type}|{detail}"
+    return event.ad_key
+
+
+def describe(match: Match, event: AdEvent | NetworkEvent, link: str) -> tuple[str, str]:
     """The alert's title and plain-text body at the subscriber's content level (inert text)."""
     rule = match.rule
+    if isinstance(event, NetworkEvent):
+        return describe_network(match, event, link)
     return render(
         content=match.subscriber.content,
         rule_id=rule.id,
@@ -99,6 +114,24 @@ def describe(match: Match, event: AdEvent, link: str) -> tuple[str, str]:
         ad_title=event.title,
         ad_url=event.url,
     )
+
+
+def describe_network(match: Match, event: NetworkEvent, link: str) -> tuple[str, str]:
+    """A network's growth in words: ids, counts and country codes only, every value neutralised."""
+    rule = match.rule
+    network_id = neutralise(event.network_id, 100)
+    title = f"[Vigil] {rule.id}: network {network_id} {event.event_type.removeprefix('network.')}"
+    countries = ", ".join(neutralise(c, 8) for c in event.countries)
+    lines = [
+        f"Rule: {rule.id}" + (f" - {rule.description}" if rule.description else ""),
+        f"Network: {network_id}: {event.size} ads on {len(event.sites)} sites in {len(event.countries)} "
+        f"countries ({countries})",
+        f"Latest ad: {neutralise(event.ad_key, 200)}",
+    ]
+    if match.subscriber.content != "minimal":
+        lines += ["Evidence:", *[f"- {neutralise(line)}" for line in match.evidence[:20]]]
+    lines += [f"Details: vigil network {network_id}", f"Open in Vigil: {link}"]
+    return title[:200], "\n".join(lines)
 
 
 class AlertsHandler(Handler):
@@ -145,7 +178,7 @@ class AlertsHandler(Handler):
         loop retries it: claims are create-only, so a retried event alerts nobody twice)."""
         for record in batch.records:
             try:
-                event = AdEvent.from_bytes(record.value or b"")
+                event = parse_event(record.value or b"")
             except ValidationError as exc:
                 batch.dead_letter(record, "schema", str(exc))
                 continue
@@ -156,11 +189,11 @@ class AlertsHandler(Handler):
         for outbox in self.outboxes.values():
             outbox.join()
 
-    def handle_event(self, event: AdEvent) -> list[Alert]:
+    def handle_event(self, event: AdEvent | NetworkEvent) -> list[Alert]:
         """Claim and enqueue the alerts one event fires; returns those newly claimed."""
         claimed = []
         for match in evaluate(self.config, event, self.context):
-            key = alert_id(match.subscriber.id, event.ad_key, match.rule.id)
+            key = alert_id(match.subscriber.id, dedupe_key(event), match.rule.id)
             title, message = describe(
                 match, event, vigil_link(self.settings.alerts.link_template, key, event.ad_key)
             )
@@ -171,14 +204,14 @@ class AlertsHandler(Handler):
                 ad_key=event.ad_key,
                 url=event.url,
                 profile_id=event.profile_id,
-                job_id=event.job_id,
+                job_id=getattr(event, "job_id", None),
                 event_id=event.event_id,
                 event_type=event.event_type,
                 evidence=match.evidence,
                 title=title,
                 message=message,
-                content="minimal" if event.escalate else match.subscriber.content,
-                escalated=event.escalate,
+                content="minimal" if getattr(event, "escalate", False) else match.subscriber.content,
+                escalated=getattr(event, "escalate", False),
                 targets=[mask(u) for u in match.subscriber.targets()],
                 digest=bool(match.subscriber.digest),
                 status="pending",

@@ -27,12 +27,13 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.core.records import AdEvent
+from vigil.core.records import AdEvent, NetworkEvent
 
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 WATCHLIST_TYPES = ("phone", "wallet", "email", "handle")
 SPREAD_TYPES = ("phone", "email", "wallet", "handle", "onion")
+NETWORK_EVENT_TYPES = ("network.grew", "network.new_country")
 
 
 class RulesError(Exception):
@@ -108,12 +109,20 @@ class When(Part):
     min_countries: int | None = Field(
         None, ge=1, description="an entity of the ad seen in at least N countries"
     )
+    network_events: list[str] = Field([], description="network.grew and/or network.new_country")
+    networks: list[str] = Field([], description="watched network ids (omitted = every network)")
+    min_network_size: int | None = Field(None, ge=2, description="the network has at least N ads")
 
     _patterns: list[tuple[str, re.Pattern]] = PrivateAttr(default_factory=list)
 
-    _lists = field_validator("keywords", "regex", "indicators", "profiles", mode="before")(
-        classmethod(lambda cls, v: _as_list(v))
-    )
+    _lists = field_validator(
+        "keywords", "regex", "indicators", "profiles", "network_events", "networks", mode="before"
+    )(classmethod(lambda cls, v: _as_list(v)))
+
+    @property
+    def about_networks(self) -> bool:
+        """Rules on network events (docs/networks.md) take only the network conditions."""
+        return bool(self.network_events or self.networks or self.min_network_size)
 
     @model_validator(mode="after")
     def _compile(self) -> When:
@@ -128,10 +137,17 @@ class When(Part):
             self.min_sites,
             self.min_countries,
         ]
+        if self.about_networks:
+            unknown = [e for e in self.network_events if e not in NETWORK_EVENT_TYPES]
+            if unknown:
+                raise ValueError(f"network_events: {unknown[0]!r} is not one of {', '.join(NETWORK_EVENT_TYPES)}")
+            if any(conditions) or self.profiles is not None:
+                raise ValueError("network conditions (network_events, networks, min_network_size) stand alone")
+            return self
         if not any(conditions):
             raise ValueError(
                 "give at least one condition: new_ad, entities, keywords, regex, indicators, escalate, "
-                "min_risk, min_sites, min_countries"
+                "min_risk, min_sites, min_countries, network_events, networks, min_network_size"
             )
         for keyword in self.keywords:
             if not keyword.strip():
@@ -146,8 +162,10 @@ class When(Part):
             self._patterns.append((f"regex /{expression}/", pattern))
         return self
 
-    def evaluate(self, event: AdEvent, context: Context) -> list[str] | None:
+    def evaluate(self, event: AdEvent | NetworkEvent, context: Context) -> list[str] | None:
         """The evidence if every condition holds, else None. Cheap checks run first."""
+        if isinstance(event, NetworkEvent) or self.about_networks:
+            return self._evaluate_network(event) if isinstance(event, NetworkEvent) and self.about_networks else None
         if self.profiles is not None and event.profile_id not in self.profiles:
             return None
         evidence: list[str] = []
@@ -185,6 +203,25 @@ class When(Part):
             if not found:
                 return None
             evidence.extend(found)
+        return evidence
+
+
+    def _evaluate_network(self, event: NetworkEvent) -> list[str] | None:
+        if self.networks and event.network_id not in self.networks:
+            return None
+        if self.network_events and event.event_type not in self.network_events:
+            return None
+        if self.min_network_size and event.size < self.min_network_size:
+            return None
+        evidence = [f"network {event.network_id}" + (" (watched)" if self.networks else "")]
+        if event.event_type == "network.new_country":
+            evidence.append(
+                f"new country {', '.join(event.new_countries)}: now {len(event.countries)} countries "
+                f"({', '.join(event.countries)})"
+            )
+        else:
+            evidence.append(f"grew from {event.previous_size} to {event.size} ads")
+        evidence += event.evidence
         return evidence
 
 
@@ -304,7 +341,7 @@ class Match:
     evidence: list[str]
 
 
-def evaluate(config: AlertsConfig, event: AdEvent, context: Context) -> list[Match]:
+def evaluate(config: AlertsConfig, event: AdEvent | NetworkEvent, context: Context) -> list[Match]:
     """Every (subscriber, rule) an event fires, each rule evaluated once."""
     fired: dict[str, list[str]] = {}
     wanted = {rule_id for s in config.subscribers for rule_id in s.rules}

@@ -3,13 +3,17 @@
     scrapy crawl site -a profile=ID_OR_PATH [-a job_id=...] [-a max_pages=N]
                       [-a incremental=1 -a known_ads=FILE] [-a baseline=1]
 
-Listing pages (start pages and pages reached through ``follow`` rules) are searched for ad links
-(``ads.url_regex``) and for more listing pages; ad pages are leaves. Every HTML page fetched
-becomes one RawPage record; every request that yields none is counted by cause.
+Listing pages (start pages and pages reached through ``follow`` rules or ``pagination``) are
+searched for ad links (``ads.url_regex``), for ads inside the page (``ads.items``, crawlers/items.py)
+and for more listing pages; ad pages are leaves. Every HTML page (or JSON response, for
+``source: json``) fetched becomes one RawPage record, and so does every item; every request that
+yields none is counted by cause. With ``probe`` (the profile workbench) nothing beyond the start
+pages is fetched, except a few item details: the links it would follow are kept in ``self.probe``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -20,13 +24,24 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from w3lib.url import canonicalize_url
 
 from crawlers.config import vigil_settings
 from crawlers.errors import cause_of
-from crawlers.pages import canonical_url, content_type, decode_body, extract_fields, is_html, record_headers
+from crawlers.items import Cut, Item, detail_fields, detail_url, html_items, json_items, next_page, read_json
+from crawlers.pages import (
+    canonical_url,
+    content_type,
+    decode_body,
+    extract_fields,
+    is_html,
+    is_json,
+    record_headers,
+)
 from crawlers.profile_settings import profile_settings
 from crawlers.rendering import render_meta
 from crawlers.routing import route
+from crawlers.validators import Validators
 from vigil.core import metrics
 from vigil.core.profiles import FollowRule, SiteProfile, find_profile
 from vigil.core.records import RawPage, new_id
@@ -34,6 +49,7 @@ from vigil.core.records import RawPage, new_id
 logger = logging.getLogger(__name__)
 
 LINK_XPATH = "./@href | .//a/@href | .//area/@href"
+PROBE_DETAILS = 3
 
 
 def _flag(value: Any) -> bool:
@@ -58,6 +74,7 @@ class SiteSpider(scrapy.Spider):
         incremental: bool | str = False,
         known_ads: str | Path | Collection[str] | None = None,
         baseline: bool | str = False,
+        probe: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -71,11 +88,15 @@ class SiteSpider(scrapy.Spider):
         self.baseline = _flag(baseline)
         known = read_known_ads(known_ads) if isinstance(known_ads, str | Path) else set(known_ads or ())
         self.is_known: Callable[[str], bool] = known.__contains__
+        self.knows_ads = bool(known)
         self.seen: set[str] = set()
         self.published: set[str] = set()
         self.scheduled = 0
         self.pages = 0
         self.ad_ids: list[str] = []
+        self.probe: dict[str, list] | None = (
+            {"ad_links": [], "next": [], "details": [], "refused": []} if _flag(probe) else None
+        )
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -97,7 +118,22 @@ class SiteSpider(scrapy.Spider):
         spider.field_chars = config.limits.field_chars
         spider.html_types = crawler.settings.getlist("VIGIL_HTML_TYPES")
         spider.header_names = crawler.settings.getlist("VIGIL_RECORD_HEADERS")
+        spider.items_limit = config.crawl.max_items_per_page
+        folder = config.crawl.validators_dir or config.state_dir / "validators"
+        spider.validators = None if spider.probe is not None else Validators(folder / f"{profile.id}.json")
+        crawler.signals.connect(spider._save_validators, signal=scrapy.signals.spider_closed)
         return spider
+
+    def _save_validators(self, reason: str = "") -> None:
+        """Only after a crawl that ran to its end with every record delivered: a 304 next time must
+        not hide items this crawl failed to publish."""
+        if reason != "finished" or self.crawler.stats.get_value("vigil/publish_error"):
+            return
+        if self.validators is not None:
+            try:
+                self.validators.save()
+            except OSError as exc:
+                logger.warning("could not save the conditional-request validators: %s", exc)
 
     async def start(self):
         for url in self.profile.sitemap_urls:
@@ -109,7 +145,15 @@ class SiteSpider(scrapy.Spider):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _request(self, url: str, depth: int, referrer: str | None) -> scrapy.Request | None:
+    def _request(
+        self,
+        url: str,
+        depth: int,
+        referrer: str | None,
+        *,
+        meta: dict[str, Any] | None = None,
+        callback: Callable | None = None,
+    ) -> scrapy.Request | None:
         """A request for a page not seen yet, within max_pages and max_depth; None otherwise."""
         key = canonical_url(url, self.profile.drop_query_params)
         if key in self.seen:
@@ -117,40 +161,242 @@ class SiteSpider(scrapy.Spider):
         if depth > self.profile.limits.max_depth:
             self.count("depth_limit", kind="skipped")
             return None
+        is_ad = self.profile.ads.is_ad(url)
+        if self.probe is not None and depth > 0 and not self._probe_allows(url, is_ad, callback):
+            return None
         if self.scheduled >= self.max_pages:
             self.count("max_pages", kind="skipped")
             return None
         self.seen.add(key)
         self.scheduled += 1
-        is_ad = self.profile.ads.is_ad(url)
+        headers = dict(self.headers)
+        if self._conditional(callback, is_ad):
+            headers.update(self.validators.headers(key))
         return scrapy.Request(
             url,
-            callback=self.parse,
+            callback=callback or self.parse,
             errback=self.failed,
-            headers=self.headers,
+            headers=headers,
             cookies=self.cookies,
-            priority=1 if is_ad else 0,
-            meta={"vigil_referrer": referrer, **render_meta(self.profile, "ad" if is_ad else "listing")},
+            priority=1 if is_ad or callback is not None else 0,
+            meta={
+                "vigil_referrer": referrer,
+                "handle_httpstatus_list": [304],
+                **render_meta(self.profile, "ad" if is_ad else "listing"),
+                **(meta or {}),
+            },
         )
+
+    def _conditional(self, callback: Callable | None, is_ad: bool) -> bool:
+        """Listings of an incremental re-crawl are requested conditionally: a 304 ends the paging
+        there, so not when the profile never stops (new forum replies land on later pages)."""
+        return (
+            self.incremental
+            and self.knows_ads
+            and self.validators is not None
+            and self.profile.ads.stop_rule != "never"
+            and callback is None
+            and not is_ad
+        )
+
+    def _probe_allows(self, url: str, is_ad: bool, callback: Callable | None) -> bool:
+        """The workbench fetches the page asked for and a few item details; the rest is only listed."""
+        if callback is not None and len(self.probe["details"]) < PROBE_DETAILS:
+            self.probe["details"].append(url)
+            return True
+        self.probe["ad_links" if is_ad else "next"].append(url)
+        return False
 
     # -- responses --------------------------------------------------------------------------
 
     def parse(self, response: Response):
         self.pages += 1
         metrics.PAGES_FETCHED.labels(self.profile.id, self.route.network).inc()
-        if not is_html(response, self.html_types):
+        if response.status == 304:
+            self.count("not_modified", kind="skipped")
+            return
+        json_source = self.profile.source == "json" and not self.profile.ads.is_ad(response.url)
+        if json_source and not is_json(response):
+            self.count("not_json", f"{response.url} is {content_type(response) or 'not text'}")
+            return
+        if not json_source and not is_html(response, self.html_types):
             self.count("skipped_binary", f"{response.url} is {content_type(response) or 'not text'}")
             return
         final_key = canonical_url(response.url, self.profile.drop_query_params)
         if final_key in self.published:
             self.count("duplicate", kind="skipped")
             return
+        data = None
+        if json_source:
+            try:
+                data = read_json(response.text)
+            except ValueError as exc:
+                self.count("bad_json", f"{response.url}: {exc}")
+                return
         self.published.add(final_key)
         self.seen.add(final_key)
         page_type = "ad" if self.profile.ads.is_ad(response.url) else "listing"
         yield self._record(response, final_key, page_type)
-        if page_type == "listing":
-            yield from self._follow(response)
+        if page_type == "ad":
+            return
+        if self.validators is not None:
+            header = response.headers.get
+            self.validators.remember(
+                final_key,
+                (header(b"ETag") or b"").decode("latin-1") or None,
+                (header(b"Last-Modified") or b"").decode("latin-1") or None,
+            )
+        stop = False
+        ids: list[str] = []
+        items = self.profile.ads.items
+        if items is not None:
+            if json_source:
+                cut = json_items(data, items, response.url, self.items_limit)
+            else:
+                cut = html_items(response, items, self.items_limit)
+            ids = [item.id for item in cut.items]
+            out, stop = self._items(response, final_key, cut)
+            yield from out
+        if not json_source:
+            yield from self._follow(response, stop)
+        if not stop:
+            yield from self._paginate(response, ids, data)
+
+    # -- items ------------------------------------------------------------------------------
+
+    def _items(self, response: TextResponse, page_key: str, cut: Cut) -> tuple[list, bool]:
+        """Records (or detail requests) for the page's new items, and whether paging stops here."""
+        if cut.without_id:
+            self.crawler.stats.inc_value("vigil/skipped/item_without_id", cut.without_id)
+        if cut.over_limit:
+            self.crawler.stats.inc_value("vigil/skipped/max_items_per_page", cut.over_limit)
+        out: list = []
+        known = 0
+        detail = self.profile.ads.items.detail
+        depth = response.meta.get("depth", 0) + 1
+        for item in cut.items:
+            if self._item_known(item):
+                known += 1
+                continue
+            if detail is None:
+                out.append(self._item_record(response, page_key, item))
+                continue
+            request = self._request(
+                detail_url(detail.url, item.id, response.url),
+                depth,
+                response.url,
+                meta={"vigil_item": item, "vigil_item_of": page_key},
+                callback=self.parse_detail,
+            )
+            if request is not None:
+                out.append(request)
+        return out, self._stops(len(cut.items), known)
+
+    def _stops(self, found: int, known: int) -> bool:
+        """The incremental stop rule: paging ends below a page with a known ad (first_known) or
+        with only known ads (all_known)."""
+        if not self.incremental or not found:
+            return False
+        rule = self.profile.ads.stop_rule
+        stop = (rule == "first_known" and known > 0) or (rule == "all_known" and known == found)
+        if stop:
+            self.crawler.stats.inc_value("vigil/incremental_stops")
+            logger.info("incremental: %d of %d ads known (%s); not paging further", known, found, rule)
+        return stop
+
+    def _item_known(self, item: Item) -> bool:
+        if not self.incremental:
+            return False
+        return self.is_known(item.id) or (item.permalink is not None and self.is_known(self._item_key(item, None)))
+
+    @staticmethod
+    def _item_key(item: Item, page_key: str | None, detail_key: str | None = None) -> str:
+        """An item's record key: its permalink (fragment kept: posts are often #post-N), else its
+        detail URL, else page#item-ID."""
+        if item.permalink:
+            return canonicalize_url(item.permalink, keep_fragments=True)
+        return detail_key or f"{page_key}#item-{item.id}"
+
+    def _item_record(
+        self, response: TextResponse, page_key: str, item: Item, detail: TextResponse | None = None
+    ) -> RawPage:
+        from urllib.parse import quote
+
+        body = item.body
+        raw = body.encode("utf-8")
+        truncated = len(raw) > self.max_body_bytes
+        if truncated:
+            body = raw[: self.max_body_bytes].decode("utf-8", errors="ignore")
+            self.crawler.stats.inc_value("vigil/truncated")
+        key = self._item_key(item, page_key, canonical_url(detail.url) if detail is not None else None)
+        url = item.permalink or (detail.url if detail is not None else f"{response.url}#item-{quote(item.id)}")
+        self.crawler.stats.inc_value("vigil/ads")
+        self.ad_ids.append(item.id)
+        source = detail if detail is not None else response
+        return RawPage(
+            profile_id=self.profile.id,
+            network=self.route.network,
+            job_id=self.job_id,
+            url=url,
+            canonical_url=key,
+            final_url=url,
+            status=source.status,
+            content_type=item.content_type,
+            headers=record_headers(source, self.header_names),
+            depth=source.meta.get("depth", 0),
+            referrer=response.url if detail is None else detail.meta.get("vigil_referrer"),
+            page_type="ad",
+            ad_id=item.id,
+            render_mode=self.route.render_mode,
+            country=self.profile.country,
+            language_hint=self.profile.language,
+            fields=item.fields,
+            body=body,
+            body_sha256=hashlib.sha256(raw).hexdigest(),
+            body_bytes=len(raw),
+            truncated=truncated,
+            baseline=self.baseline,
+            item_of=page_key,
+        )
+
+    def parse_detail(self, response: Response):
+        """An item's detail (a modal's JSON, a detail page): its fields complete the item's."""
+        self.pages += 1
+        metrics.PAGES_FETCHED.labels(self.profile.id, self.route.network).inc()
+        item: Item = response.meta["vigil_item"]
+        detail = self.profile.ads.items.detail
+        if not isinstance(response, TextResponse):
+            self.count("skipped_binary", f"{response.url} is {content_type(response) or 'not text'}")
+            return
+        data = None
+        if detail.source == "json":
+            try:
+                data = read_json(response.text)
+            except ValueError as exc:
+                self.count("bad_json", f"{response.url}: {exc}")
+                return
+        text = decode_body(response, self.max_body_bytes).text
+        merged = Item(
+            id=item.id,
+            permalink=item.permalink,
+            fields={**item.fields, **detail_fields(response, data, detail.fields)},
+            body=text,
+            content_type=content_type(response) or item.content_type,
+        )
+        yield self._item_record(response, response.meta["vigil_item_of"], merged, detail=response)
+
+    def _paginate(self, response: TextResponse, ids: list[str], data: Any):
+        """The next page by the profile's ``pagination`` rule, if it has one and the page has a next."""
+        rule = self.profile.pagination
+        if rule is None:
+            return
+        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"))
+        if found is None:
+            return
+        url, value = found
+        request = self._request(url, response.meta.get("depth", 0) + 1, response.url, meta={"vigil_page_value": value})
+        if request is not None:
+            yield request
 
     def _record(self, response: TextResponse, key: str, page_type: str) -> RawPage:
         body = decode_body(response, self.max_body_bytes)
@@ -188,7 +434,7 @@ class SiteSpider(scrapy.Spider):
             baseline=self.baseline,
         )
 
-    def _follow(self, response: TextResponse):
+    def _follow(self, response: TextResponse, stop: bool = False):
         depth = response.meta.get("depth", 0) + 1
         hrefs = [response.urljoin(h.strip()) for h in response.xpath(LINK_XPATH).getall()]
         ad_urls = [u for u in dict.fromkeys(hrefs) if self.profile.ads.is_ad(u)]
@@ -197,9 +443,7 @@ class SiteSpider(scrapy.Spider):
             request = self._request(url, depth, response.url)
             if request is not None:
                 yield request
-        if self.incremental and ad_urls and not new_ads:
-            self.crawler.stats.inc_value("vigil/incremental_stops")
-            logger.info("incremental: every ad on %s is known; not paging further", response.url)
+        if stop or self._stops(len(ad_urls), len(ad_urls) - len(new_ads)):
             return
         for url in self._listing_links(response):
             if not self.profile.ads.is_ad(url):
@@ -267,6 +511,8 @@ class SiteSpider(scrapy.Spider):
     def failed(self, failure) -> None:
         cause = cause_of(failure.value)
         self.count(cause, f"{failure.request.url}: {failure.value}")
+        if self.probe is not None:
+            self.probe["refused"].append({"url": failure.request.url, "cause": cause, "detail": str(failure.value)})
 
     def count(self, cause: str, detail: str | None = None, kind: str = "errors") -> None:
         """Count a request that produced no record: ``errors`` by cause, or ``skipped`` by limit."""

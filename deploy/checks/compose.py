@@ -19,6 +19,7 @@ ROLES = {  # service -> command it must run
     "scheduler": ["vigil", "scheduler"],
     "crawl": ["vigil", "worker", "crawl"],
     "enrich": ["vigil", "worker", "enrich"],
+    "networks": ["vigil", "worker", "networks"],
     "alerts": ["vigil", "worker", "alerts"],
     "images": ["vigil", "worker", "images"],
 }

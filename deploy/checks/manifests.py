@@ -28,6 +28,7 @@ ROLES = {
     "vigil-enrich": ["vigil", "worker", "enrich"],
     "vigil-alerts": ["vigil", "worker", "alerts"],
     "vigil-images": ["vigil", "worker", "images"],
+    "vigil-networks": ["vigil", "worker", "networks"],
 }
 PLACEHOLDER_MARKERS = ("change-me", "example")
 

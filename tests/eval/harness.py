@@ -178,19 +178,15 @@ def dig_oracle() -> list[str] | None:
     print("DIG oracle (../shared/data/dig-ads, real ads, not copied):")
     print(phones.line("phones, ads-sample (10)"))
     print(ages.line("ages, ads-sample (10)"))
-    from tests.integration.test_dig_oracle import DEOBF_AGE_COUNT, DEOBF_NO_PHONE, DEOBF_TWO_PHONES
+    from tests.integration.test_dig_oracle import DEOBF_AGE_COUNT, DEOBF_PHONE_DIGESTS, digest
 
     counted = Tally()
     for index in range(len(bodies)):
-        expected = 0 if index in DEOBF_NO_PHONE else 2 if index in DEOBF_TWO_PHONES else 1
-        found = len(records[f"body{index}"]["phones"])
-        counted.tp += min(found, expected)
-        counted.fp += max(0, found - expected)
-        counted.fn += max(0, expected - found)
+        counted.add({digest(p) for p in records[f"body{index}"]["phones"]}, DEOBF_PHONE_DIGESTS.get(index, set()))
         ages.tp += min(len(records[f"body{index}"]["ages"]), DEOBF_AGE_COUNT.get(index, 0))
         ages.fp += max(0, len(records[f"body{index}"]["ages"]) - DEOBF_AGE_COUNT.get(index, 0))
         ages.fn += max(0, DEOBF_AGE_COUNT.get(index, 0) - len(records[f"body{index}"]["ages"]))
-    print(counted.line("phones, deobf bodies (50)"))
+    print(counted.line("phones, deobf bodies (50, by value)"))
     print(ages.line("ages, ads + bodies (counts)"))
     escalated = [key for key, record in records.items() if record["escalate"]]
     print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)} {escalated or ''}")

@@ -156,7 +156,7 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
     settings = vigil_env.settings
     es = client(settings.es)
     workers: list[subprocess.Popen] = []
-    logs = {name: tmp_path / f"{name}.log" for name in ("enrich", "images")}
+    logs = {name: tmp_path / f"{name}.log" for name in ("enrich", "images", "networks")}
     try:
         result, summary = run_json(vigil_env, profiles / "images-board.yaml", "--job-id", "job-images")
         assert result.returncode == 0 and summary["ads"] == 5, result.stderr[-3000:]
@@ -179,13 +179,23 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
             return analysed and all(_handled(logs["images"], k) for k in ("images-board:4", "images-onion:9"))
 
         assert wait_for(done, timeout=240, interval=2), logs["images"].read_text()[-5000:]
+
+        def networks() -> list[str | None]:
+            found = _ads(es, settings.es.indices.ads)
+            return [found[f"images-board:{n}"].get("network_id") for n in (1, 2, 3, 5)]
+
+        # the photo link joins ads 1 and 2 into one network (docs/networks.md); the logo, a hub, joins nothing
+        assert wait_for(lambda: networks()[0] is not None and networks()[0] == networks()[1], timeout=90), (
+            networks(), logs["networks"].read_text()[-3000:]
+        )
+        assert len(set(networks())) == 3, networks()
     finally:
         for worker in workers:
             worker.terminate()
         codes = [worker.wait(timeout=60) for worker in workers]
         board.stop()
         canary.stop()
-    assert codes == [0, 0], logs["images"].read_text()[-3000:]
+    assert codes == [0, 0, 0], logs["images"].read_text()[-3000:]
 
     assert sum(hits.values()) == 0, f"the canary was asked for {dict(hits)}"
     assert _handled(logs["images"], "images-board:4") == "skipped_escalated"

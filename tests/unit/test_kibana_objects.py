@@ -64,6 +64,7 @@ def test_every_line_parses_and_ids_are_unique(objects):
         "vigil-ads",
         "vigil-entities",
         "vigil-alerts",
+        "vigil-networks",
     }
 
 
@@ -192,7 +193,7 @@ def test_aggregations_return_buckets_on_real_elasticsearch(vigil_env, objects):
     docs = sample_documents(200)
     docs[-1].first_seen = datetime.now(UTC)  # "new today" has something even just after midnight
     counts = index(vigil_env.settings.es, docs)
-    assert counts["alerts"] > 0 and counts["entities"] > 0
+    assert counts["alerts"] > 0 and counts["entities"] > 0 and counts["networks"] > 0
 
     es = client(vigil_env.settings.es)
     aliases = vigil_env.settings.es.indices.model_dump()

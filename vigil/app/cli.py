@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "tor",
     "search",
     "entity",
+    "network",
     "report",
     "demo",
     "kibana",

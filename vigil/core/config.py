@@ -50,6 +50,7 @@ class Topics(Section):
     pages_raw: str = "vigil.pages.raw"
     pages_dlq: str = "vigil.pages.dlq"
     ad_events: str = "vigil.ads.events"
+    network_links: str = "vigil.networks.links"
 
 
 class KafkaSettings(Section):
@@ -147,6 +148,8 @@ class Indices(Section):
     jobs: str = "vigil-jobs"
     pages: str = "vigil-pages"
     audit: str = "vigil-audit"
+    networks: str = "vigil-networks"
+    network_state: str = "vigil-network-state"
 
 
 class ElasticsearchSettings(Section):
@@ -258,6 +261,10 @@ class CrawlSettings(Section):
     download_maxsize: int = Field(32 * 1024 * 1024, ge=1024)
     chromium_path: Path = Path("/usr/bin/chromium")
     deny_networks: list[str] = []
+    max_items_per_page: int = Field(500, ge=1, description="items read from one page or JSON response, at most")
+    validators_dir: Path | None = Field(
+        None, description="ETag/Last-Modified of listing pages for conditional re-crawls; default <state_dir>/validators"
+    )
     max_hosts: int = Field(50_000, ge=1, description="distinct hosts one crawl may contact; DNS pins are never evicted")
     browser_sandbox: bool = Field(True, description="Chromium's sandbox; false adds --no-sandbox (see docs/security.md)")
     browser_user: str = Field("vigil-browser", description="system user Chromium runs as when the crawler is root")
@@ -377,6 +384,47 @@ class ImagesSettings(Section):
     user_agent: str = Field(DEFAULT_USER_AGENT, description="when the profile names none")
     profile_reload_seconds: float = Field(30.0, gt=0, description="how often profiles are re-read")
 
+class NetworksSettings(Section):
+    """Corpus-level linking of ads into networks (docs/networks.md): signals, thresholds, guards."""
+
+    entity_types: list[str] = Field(
+        ["phone", "email", "wallet", "handle", "image"],
+        description="entity types whose shared values link ads (any type enrichment emits may be added)",
+    )
+    bands: int = Field(32, ge=1, description="LSH bands over the stored MinHash (bands * rows <= 128)")
+    rows: int = Field(4, ge=1, description="MinHash values per LSH band")
+    strong_similarity: float = Field(
+        0.8, gt=0, le=1, description="text Jaccard (boilerplate removed) that links like a shared phone"
+    )
+    weak_similarity: float = Field(
+        0.45, gt=0, le=1, description="text Jaccard that links, unless it would join two large networks"
+    )
+    min_shingles: int = Field(8, ge=1, description="fewer non-boilerplate shingles: no text link")
+    large_network: int = Field(5, ge=2, description="a weak text link alone never merges two networks this big")
+    hub_max_ads: int = Field(
+        40, ge=2, description="an entity value on more ads is a hub: it links only with a second signal"
+    )
+    hub_values: list[str] = Field(
+        default_factory=list, description="'type:value' always treated as hubs (a site's support line)"
+    )
+    band_max_ads: int = Field(200, ge=2, description="an LSH band on more ads is boilerplate: no candidates")
+    boilerplate_min_ads: int = Field(
+        4, ge=2, description="a shingle on this many ads of one site may be its boilerplate"
+    )
+    boilerplate_ratio: float = Field(
+        0.2, gt=0, le=1, description="... and on at least this share of the site's ads"
+    )
+    max_component: int = Field(5000, ge=10, description="bound on the ads re-examined when a network changes")
+    group_id: str = "vigil-networks"
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> NetworksSettings:
+        if self.bands * self.rows > 128:
+            raise ValueError("bands * rows must be at most 128 (the MinHash length)")
+        if self.weak_similarity > self.strong_similarity:
+            raise ValueError("weak_similarity must not exceed strong_similarity")
+        return self
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -405,6 +453,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     files_retention: FilesRetentionSettings = FilesRetentionSettings()
     images: ImagesSettings = ImagesSettings()
+    networks: NetworksSettings = NetworksSettings()
 
     @classmethod
     def settings_customise_sources(

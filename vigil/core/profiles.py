@@ -111,14 +111,151 @@ class FollowRule(Part):
         return self
 
 
+def _jmespath_compiles(expression: str) -> str:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise ValueError(f"not a valid JMESPath expression ({str(exc).splitlines()[0]})") from None
+    return expression
+
+
+def _one_group(value: str | None) -> str | None:
+    if value is not None and re.compile(_compiles(value)).groups > 1:
+        raise ValueError("use at most one capturing group")
+    return value
+
+
+class ItemValue(Part):
+    """A value read from one item: css/xpath relative to an HTML item (none: the item element
+    itself) with ``attr``, or ``path`` (JMESPath) into a JSON item; ``regex`` keeps its first group."""
+
+    css: str | None = None
+    xpath: str | None = None
+    path: str | None = None
+    attr: str | None = None
+    regex: str | None = None
+
+    _css = field_validator("css")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _xpath = field_validator("xpath")(classmethod(lambda cls, v: v if v is None else _xpath_compiles(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
+    _regex = field_validator("regex")(classmethod(lambda cls, v: _one_group(v)))
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> ItemValue:
+        if sum(v is not None for v in (self.css, self.xpath, self.path)) > 1:
+            raise ValueError("give at most one of css, xpath, path")
+        return self
+
+
+ItemValueOrText = Annotated[ItemValue | str, Field(union_mode="left_to_right")]
+
+
+class Detail(Part):
+    """A second request per item that holds its content (a modal filled from JSON, a detail API)."""
+
+    url: str = Field(description="URL template: {id} is the item id; relative to the page")
+    source: Literal["html", "json"] = "json"
+    fields: dict[str, ItemValueOrText] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise ValueError("the URL template must contain {id}")
+        return value
+
+
+class ItemRule(Part):
+    """Many ads inside one page or response (posts of a channel or thread, entries of a JSON list).
+
+    Plain strings are shorthand: CSS for HTML sources, JMESPath for JSON sources.
+    """
+
+    css: str | None = None
+    xpath: str | None = None
+    path: str | None = Field(None, description="JSON: JMESPath to the list of items")
+    id: ItemValueOrText
+    permalink: ItemValueOrText | None = None
+    fields: dict[str, ItemValueOrText] = {}
+    detail: Detail | None = None
+
+    _css = field_validator("css")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _xpath = field_validator("xpath")(classmethod(lambda cls, v: v if v is None else _xpath_compiles(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ItemRule:
+        if sum(v is not None for v in (self.css, self.xpath, self.path)) != 1:
+            raise ValueError("give exactly one of css, xpath (HTML) or path (JSON)")
+        return self
+
+    def values(self) -> dict[str, ItemValue | str]:
+        """Every item value by its key (id, permalink, fields.NAME), for validation."""
+        found: dict[str, ItemValue | str] = {"id": self.id}
+        if self.permalink is not None:
+            found["permalink"] = self.permalink
+        found.update({f"fields.{name}": value for name, value in self.fields.items()})
+        return found
+
+
+class Pagination(Part):
+    """The next (older) page when no link leads there: a page number, an offset, a cursor from the
+    JSON response, or an item id (``before=``/``after=`` feeds). Paging ends at a page without items."""
+
+    by: Literal["page", "offset", "cursor", "next_url", "item_id"]
+    param: str | None = Field(None, description="the query parameter set on the current URL")
+    url: str | None = Field(None, description="or a URL template with {value}, relative to the current URL")
+    start: int | None = Field(None, description="value of the start URL (page: 1, offset: 0)")
+    step: int | None = Field(None, ge=1, description="page: 1; offset: the number of items on the page")
+    cursor: str | None = Field(None, description="by: cursor / next_url: JMESPath into the JSON response")
+    item: Literal["min", "max", "first", "last"] = Field("min", description="by: item_id: which item's id")
+
+    _cursor = field_validator("cursor")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and "{value}" not in value:
+            raise ValueError("the URL template must contain {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pagination:
+        if self.by == "next_url":
+            if self.param is not None or self.url is not None:
+                raise ValueError("by: next_url takes the whole URL from the response: no param, url")
+        elif (self.param is None) == (self.url is None):
+            raise ValueError("give exactly one of param, url")
+        if (self.by in ("cursor", "next_url")) != (self.cursor is not None):
+            raise ValueError("cursor (a JMESPath) is required with by: cursor or next_url, and only there")
+        return self
+
+
 class AdRule(Part):
     """Which URLs are ads, how to read their id, and (optionally) where their fields are."""
 
-    url_regex: str
+    url_regex: str | None = None
     id_regex: str | None = Field(None, description="first group (or whole match) is the ad id")
     fields: dict[str, Selector] = {}
+    items: ItemRule | None = None
+    incremental_stop: Literal["first_known", "all_known", "never"] | None = Field(
+        None, description="default: first_known with items, all_known with ad links"
+    )
 
-    _url = field_validator("url_regex")(classmethod(lambda cls, v: _compiles(v)))
+    _url = field_validator("url_regex")(classmethod(lambda cls, v: v if v is None else _compiles(v)))
+
+    @model_validator(mode="after")
+    def _some_ads(self) -> AdRule:
+        if self.url_regex is None and self.items is None:
+            raise ValueError("give url_regex (ad pages), items (ads inside pages) or both")
+        return self
+
+    @property
+    def stop_rule(self) -> str:
+        return self.incremental_stop or ("first_known" if self.items else "all_known")
 
     @field_validator("id_regex")
     @classmethod
@@ -128,7 +265,7 @@ class AdRule(Part):
         return value
 
     def is_ad(self, url: str) -> bool:
-        return re.search(self.url_regex, url) is not None
+        return self.url_regex is not None and re.search(self.url_regex, url) is not None
 
     def ad_id(self, url: str) -> str | None:
         if not self.id_regex:
@@ -234,6 +371,7 @@ SecretValue = Annotated[str | FromEnv, Field(union_mode="left_to_right")]
 class SiteProfile(Part):
     id: str
     name: str = ""
+    source: Literal["html", "json"] = Field("html", description="what the start URLs and listings return")
     network: Literal["clearnet", "tor"] = "clearnet"
     via_tor: bool = Field(False, description="same as network: tor")
     start_urls: list[str] = []
@@ -243,6 +381,7 @@ class SiteProfile(Part):
     language: str | None = None
     follow: list[FollowRule] = []
     ads: AdRule
+    pagination: Pagination | None = None
     render_js: bool = False
     wait_for: WaitFor | None = None
     render_resources: list[Literal["image", "font", "media"]] = Field(
@@ -257,7 +396,7 @@ class SiteProfile(Part):
     drop_query_params: list[str] = Field(default_factory=list, description="removed before dedup")
     images: Images | None = Field(None, description="absent: images are never fetched")
     enabled: bool = True
-    source: Path | None = Field(None, exclude=True, description="the file it was read from")
+    file: Path | None = Field(None, exclude=True, description="the file it was read from")
 
     @field_validator("id")
     @classmethod
@@ -304,7 +443,40 @@ class SiteProfile(Part):
             raise ValueError("wait_for needs render_js: true")
         if self.images is not None and self.network == "tor":
             raise ValueError("images: not available for network: tor profiles (images are never fetched over Tor)")
+        self._check_items()
         return self
+
+    def _check_items(self) -> None:
+        """JSON sources read items with JMESPath, HTML sources with css/xpath; plain strings are
+        shorthand for whichever the source reads."""
+        items = self.ads.items
+        if self.source == "json":
+            if items is None or items.path is None:
+                raise ValueError("ads.items.path: a JSON source needs items with a JMESPath path")
+            if self.render_js:
+                raise ValueError("render_js: a JSON source is not rendered")
+            if self.ads.fields:
+                raise ValueError("ads.fields: a JSON source reads fields under ads.items.fields")
+        elif items is not None and items.path is not None:
+            raise ValueError("ads.items.path: JMESPath needs source: json (use css or xpath)")
+        if self.pagination is not None and self.pagination.cursor and self.source != "json":
+            raise ValueError("pagination.cursor: a cursor from the response needs source: json")
+        if items is None:
+            return
+        json_items = self.source == "json"
+        for key, value in items.values().items():
+            if isinstance(value, str):
+                value = ItemValue(path=value) if json_items else ItemValue(css=value)
+                _set_item_value(items, key, value)
+            elif json_items and (value.css or value.xpath or value.attr):
+                raise ValueError(f"ads.items.{key}: a JSON item is read with path (JMESPath)")
+            elif not json_items and value.path:
+                raise ValueError(f"ads.items.{key}: path (JMESPath) needs source: json")
+        if items.detail is not None:
+            detail = items.detail
+            for name, value in detail.fields.items():
+                if isinstance(value, str):
+                    detail.fields[name] = ItemValue(path=value) if detail.source == "json" else ItemValue(css=value)
 
     @property
     def domains(self) -> list[str]:
@@ -325,7 +497,7 @@ class SiteProfile(Part):
             if isinstance(value, FromEnv):
                 if value.env not in os.environ:
                     raise ProfileError(
-                        self.source or self.id,
+                        self.file or self.id,
                         f"{section}.{name}",
                         f"environment variable {value.env} is not set",
                     )
@@ -335,6 +507,14 @@ class SiteProfile(Part):
         return resolved
 
 
+def _set_item_value(items: ItemRule, key: str, value: ItemValue) -> None:
+    if key.startswith("fields."):
+        items.fields[key.removeprefix("fields.")] = value
+    else:
+        setattr(items, key, value)
+
+
+KEYED_REASON = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.+)$", re.S)
 TYPE_MISMATCH = {"string_type", "model_type", "model_attributes_type", "dict_type"}
 
 
@@ -349,6 +529,9 @@ def _describe(error: ValidationError) -> tuple[str, str]:
             key += f".{part}" if key else str(part)
     key = key or "(root)"
     reason = first["msg"].removeprefix("Value error, ")
+    keyed = KEYED_REASON.match(reason)
+    if key == "(root)" and keyed:
+        key, reason = keyed.groups()
     if first["type"] == "extra_forbidden":
         reason = "unknown key"
     elif first["type"] == "missing":
@@ -363,7 +546,7 @@ def parse_profile(data: Any, source: str | Path = "<profile>") -> SiteProfile:
         profile = SiteProfile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(source, *_describe(exc)) from None
-    profile.source = Path(source) if source != "<profile>" else None
+    profile.file = Path(source) if source != "<profile>" else None
     return profile
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: RawPage.item_of (ads cut out of a page); version 1 records still parse
 
 Network = Literal["clearnet", "tor"]
 PageType = Literal["listing", "ad"]
@@ -44,7 +44,8 @@ class Record(BaseModel):
 
 
 class RawPage(Record):
-    """One fetched page, as published by the crawlers to the raw-pages topic (key: canonical_url)."""
+    """One fetched page, or one ad item cut out of a page, as published by the crawlers to the
+    raw-pages topic (key: canonical_url)."""
 
     record_id: str = Field(default_factory=new_id)
     profile_id: str
@@ -71,6 +72,9 @@ class RawPage(Record):
     decode_errors: bool = Field(False, description="undecodable bytes were replaced with U+FFFD")
     truncated: bool = False
     baseline: bool = Field(False, description="set from the crawl job: first crawl of a site, raise no alerts")
+    item_of: str | None = Field(
+        None, description="an item (ads.items): the canonical URL of the page or response it was cut from"
+    )
 
 
 class CrawlJob(Record):
@@ -157,6 +161,57 @@ class AdEvent(Record):
     cluster_id: str | None = None
     first_seen: datetime | None = None
     occurred_at: datetime = Field(default_factory=utcnow)
+
+
+NetworkEventType = Literal["network.grew", "network.new_country"]
+
+
+class NetworkEvent(Record):
+    """A network grew or reached a new country, on the ad-events topic (key: network_id).
+
+    Published by the network worker (pipelines/network_worker.py); the alerts worker tells it
+    from an AdEvent by ``event_type``. ``event_id`` is derived from the network, the type and the
+    new size or country, so a replay publishes the same ids.
+    """
+
+    event_id: str
+    event_type: NetworkEventType
+    network_id: str
+    size: int
+    previous_size: int = 0
+    countries: list[str] = []
+    new_countries: list[str] = []
+    sites: list[str] = []
+    ad_key: str = Field(description="the ad whose observation changed the network")
+    profile_id: str = ""
+    url: str = ""
+    title: str = ""
+    evidence: list[str] = Field(default_factory=list, description="the links that joined it, in words")
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+def is_network_event(value: bytes) -> bool:
+    """Whether an events-topic value is a NetworkEvent (consumers of ad events skip or route it)."""
+    return b'"event_type":"network.' in value[:400].replace(b" ", b"")
+
+
+class LinkRecord(Record):
+    """What the network worker needs to link one enriched ad, on the network-links topic.
+
+    Published by enrich workers for every new or changed ad (key: a constant, so that one
+    consumer applies all merges in one order; see docs/networks.md).
+    """
+
+    ad_key: str
+    record_id: str | None = None
+    profile_id: str
+    country: str | None = None
+    url: str = ""
+    title: str = ""
+    seen_at: datetime | None = None
+    entities: dict[str, list[str]] = Field(default_factory=dict, description="type -> normalised values")
+    bands: list[str] = Field(default_factory=list, description="LSH band keys of the stored MinHash")
+    shingles: list[int] = Field(default_factory=list, description="32-bit hashes of the text's shingles")
 
 
 class DeadLetter(Record):
@@ -299,6 +354,7 @@ class AdDocument(Record):
     truncated_by: list[str] = Field(
         default_factory=list, description="the limits that applied: LimitsSettings key names"
     )
+    network_id: str | None = Field(None, description="set by the network worker (docs/networks.md)")
     fetched_at: datetime | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None

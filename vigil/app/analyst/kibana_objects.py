@@ -98,6 +98,18 @@ def _unique_count(field: str, label: str) -> dict[str, Any]:
     }
 
 
+def _max(field: str, label: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "dataType": "number",
+        "operationType": "max",
+        "sourceField": field,
+        "isBucketed": False,
+        "scale": "ratio",
+        "params": {"emptyAsNull": True},
+    }
+
+
 def _date_histogram(field: str) -> dict[str, Any]:
     return {
         "label": field,
@@ -256,7 +268,27 @@ def visualisations() -> list[dict[str, Any]]:
         "c": _unique_count("countries", "Countries"),
         "a": {**_count(), "label": "Entity records"},
     }
+    networks = {
+        "n": _terms("network_id", "Network", 20, "c"),
+        "c": _max("country_count", "Countries"),
+        "s": _max("size", "Ads"),
+        "w": _max("site_count", "Sites"),
+    }
     return [
+        _lens(
+            "vigil-networks-cross-border",
+            "Networks, largest cross-border first",
+            "vigil-networks",
+            "lnsDatatable",
+            networks,
+            ["n", "c", "s", "w"],
+            {
+                "layerId": "layer1",
+                "layerType": "data",
+                "columns": [{"columnId": c} for c in ("n", "c", "s", "w")],
+                "sorting": {"columnId": "c", "direction": "desc"},
+            },
+        ),
         _over_time(
             "vigil-new-ads-by-country",
             "New ads over time by country",
@@ -364,7 +396,7 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
         "id": "vigil-overview",
         "attributes": {
             "title": "Vigil overview",
-            "description": "New ads by country and site, risk, cross-border phones and wallets, indicators, alerts.",
+            "description": "Cross-border networks, new ads by country and site, risk, cross-border phones and wallets, indicators, alerts.",
             "panelsJSON": json.dumps(specs),
             "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),
             "timeRestore": True,
@@ -388,6 +420,7 @@ def build(indices: Indices | None = None) -> list[dict[str, Any]]:
         _data_view("ads", indices.ads, "first_seen", "Vigil ads"),
         _data_view("entities", indices.entities, "last_seen", "Vigil entities"),
         _data_view("alerts", indices.alerts, "created_at", "Vigil alerts"),
+        _data_view("networks", indices.networks, "last_seen", "Vigil networks"),
     ]
     searches = saved_searches()
     lenses = visualisations()

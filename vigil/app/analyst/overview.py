@@ -194,3 +194,29 @@ def escalations(es, alias: str, size: int = 100) -> list[dict[str, Any]]:
         ],
     )
     return [h["_source"] | {"ad_key": h["_source"].get("ad_key", h["_id"])} for h in response["hits"]["hits"]]
+
+
+NETWORK_SOURCE = ["network_id", "size", "sites", "countries", "entities", "first_seen", "last_seen", "cross_border"]
+
+
+def top_networks(es, alias: str | None, size: int = 20) -> list[dict[str, Any]]:
+    """Networks the network worker found, cross-border first, then by countries and size
+    ([] when there is no networks index yet: networks are optional for a report)."""
+    from elasticsearch import NotFoundError
+
+    if not alias:
+        return []
+    try:
+        response = es.search(
+            index=alias,
+            size=size,
+            sort=[
+                {"cross_border": {"order": "desc"}},
+                {"country_count": {"order": "desc"}},
+                {"size": {"order": "desc"}},
+            ],
+            source=NETWORK_SOURCE,
+        )
+    except NotFoundError:
+        return []
+    return [h["_source"] for h in response["hits"]["hits"]]

@@ -8,7 +8,7 @@ All crawled text is escaped: ads are hostile input.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from importlib import resources
@@ -33,9 +33,12 @@ class ReportData:
     shared: list[overview.SharedEntity]
     graph: Graph
     escalations: list[dict[str, Any]]
+    networks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def collect(es, alias: str, days: int = 30, max_graph_ads: int = 300) -> ReportData:
+def collect(
+    es, alias: str, days: int = 30, max_graph_ads: int = 300, networks_alias: str | None = None
+) -> ReportData:
     """Every number the report shows, read in a handful of aggregation requests."""
     return ReportData(
         alias=alias,
@@ -48,6 +51,7 @@ def collect(es, alias: str, days: int = 30, max_graph_ads: int = 300) -> ReportD
         shared=overview.shared_entities(es, alias),
         graph=linked_ads(es, alias, max_ads=max_graph_ads),
         escalations=overview.escalations(es, alias),
+        networks=overview.top_networks(es, networks_alias),
     )
 
 
@@ -96,6 +100,23 @@ def _shared_table(rows: list[overview.SharedEntity]) -> str:
     return (
         "<table><thead><tr><th>type</th><th>value</th><th>countries</th><th></th><th>ads</th><th>sites</th></tr>"
         f"</thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _network_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return '<p class="empty-note">No network yet (is `vigil worker networks` running?).</p>'
+    body = "".join(
+        f'<tr><td class="mono">{escape(n["network_id"])}</td><td class="num">{n.get("size", 0)}</td>'
+        f"<td>{' '.join(f'<span class=tag>{escape(c)}</span>' for c in n.get('countries') or [])}</td>"
+        f"<td>{escape(', '.join(n.get('sites') or []))}</td>"
+        f'<td class="mono">{escape(", ".join((n.get("entities") or [])[:3]))}</td>'
+        f"<td>{escape((n.get('first_seen') or '')[:10])} – {escape((n.get('last_seen') or '')[:10])}</td></tr>"
+        for n in rows
+    )
+    return (
+        "<table><thead><tr><th>network</th><th>ads</th><th>countries</th><th>sites</th><th>shared</th>"
+        f"<th>seen</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -152,6 +173,7 @@ def render(data: ReportData) -> str:
         risk=charts.columns(data.risk),
         indicators=charts.bars(data.indicators),
         shared=_shared_table(data.shared),
+        networks=_network_table(data.networks),
         graph_note=escape(graph_note),
         graph_legend=_graph_legend(),
         escalations=_escalation_table(data.escalations),
@@ -169,4 +191,5 @@ def summary(data: ReportData) -> dict[str, Any]:
         "graph_links": len(data.graph.links),
         "networks": data.graph.components if data.graph.nodes else 0,
         "shared_entities": [asdict(e) for e in data.shared[:3]],
+        "cross_border_networks": sum(1 for n in data.networks if n.get("cross_border")),
     }

@@ -32,7 +32,9 @@ def report(
     alias = cfg.es.indices.ads
     audited(cfg, "report", out=str(out.resolve()), days=days, max_graph_ads=max_graph_ads)
     try:
-        data = collect(client(cfg.es), alias, days=days, max_graph_ads=max_graph_ads)
+        data = collect(
+            client(cfg.es), alias, days=days, max_graph_ads=max_graph_ads, networks_alias=cfg.es.indices.networks
+        )
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
         err.print(f"[red]error:[/red] {describe(exc, alias)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

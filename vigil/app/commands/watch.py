@@ -52,7 +52,7 @@ def add(
         found = find_profile(profile, cfg.profiles_dir)
     except ProfileError as exc:
         raise _fail(str(exc)) from None
-    path = found.source.resolve() if found.source else None
+    path = found.file.resolve() if found.file else None
     root = Path(cfg.profiles_dir).resolve()
     if path is None or not path.is_relative_to(root):
         raise _fail(

@@ -102,3 +102,18 @@ def images(
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port)
     raise typer.Exit(run_image_worker(cfg, group=group, batch_size=batch_size))
+
+
+@app.command()
+def networks(
+    batch_size: int = typer.Option(200, "--batch-size", min=1, help="link records per poll"),
+    group: str | None = typer.Option(None, "--group", help="Kafka consumer group (default: networks.group_id)"),
+) -> None:
+    """Link enriched ads into networks: network ids on ads, the networks index, network events."""
+    from pipelines.network_worker import run_network_worker
+    from vigil.core.metrics import serve
+
+    cfg = settings()
+    configure_logging(cfg.log_level)
+    serve(cfg.metrics_port)
+    raise typer.Exit(run_network_worker(cfg, group=group, batch_size=batch_size))

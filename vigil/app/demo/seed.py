@@ -74,6 +74,20 @@ def alerts_for(docs: list[AdDocument], min_risk: int = 70) -> list[dict[str, Any
     ]
 
 
+def networks_for(docs: list[AdDocument]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """(ad key -> network id, network documents): the production linker run over the ads in order."""
+    from pipelines.networks import NETWORK, Linker, MemoryStore, link_record
+    from vigil.core.config import NetworksSettings
+
+    settings = NetworksSettings()
+    store = MemoryStore()
+    linker = Linker(store, settings)
+    assigned: dict[str, str] = {}
+    for doc in sorted(docs, key=lambda d: (d.first_seen or d.fetched_at, d.ad_key)):
+        assigned.update(linker.observe(link_record(doc, settings)).assignments)
+    return assigned, list(store.docs.get(NETWORK, {}).values())
+
+
 def index(settings: ElasticsearchSettings, docs: list[AdDocument], es=None) -> dict[str, int]:
     """Bulk-index ads, their entity roll-ups and alerts into the configured aliases; refreshed."""
     from elasticsearch import helpers
@@ -81,10 +95,13 @@ def index(settings: ElasticsearchSettings, docs: list[AdDocument], es=None) -> d
     from vigil.core.elastic import client
 
     es = es or client(settings)
+    assigned, networks = networks_for(docs)
+    docs = [d.model_copy(update={"network_id": assigned.get(d.ad_key)}) for d in docs]
     actions: list[dict[str, Any]] = []
     actions += [
         {"_index": settings.indices.ads, "_id": d.ad_key, "_source": d.model_dump(mode="json")} for d in docs
     ]
+    actions += [{"_index": settings.indices.networks, "_id": n["network_id"], "_source": n} for n in networks]
     rollups = entity_rollups(docs)
     actions += [
         {"_index": settings.indices.entities, "_id": f"{r['type']}:{r['value']}", "_source": r}
@@ -93,4 +110,4 @@ def index(settings: ElasticsearchSettings, docs: list[AdDocument], es=None) -> d
     alerts = alerts_for(docs)
     actions += [{"_index": settings.indices.alerts, "_id": a["alert_id"], "_source": a} for a in alerts]
     helpers.bulk(es, actions, refresh="wait_for")
-    return {"ads": len(docs), "entities": len(rollups), "alerts": len(alerts)}
+    return {"ads": len(docs), "entities": len(rollups), "alerts": len(alerts), "networks": len(networks)}

@@ -1,0 +1,224 @@
+"""Ads inside a page: the items of an HTML page or a JSON response, and the page after it.
+
+A channel preview, a forum thread or a JSON listing holds many ads in one response. The profile's
+``ads.items`` says how to cut them out (docs/profiles.md); every item becomes one ad record with
+its own id, so new-ad detection and alerts work per item. Pure functions: the spider calls them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from w3lib.url import add_or_replace_parameter, url_query_parameter
+
+from crawlers.pages import WHITESPACE, node_values
+from vigil.core.profiles import ItemRule, ItemValue, Pagination
+
+MAX_ID_CHARS = 256
+
+
+@dataclass
+class Item:
+    """One ad cut out of a page: its id, permalink (absolute), field values and its own source text."""
+
+    id: str
+    permalink: str | None
+    fields: dict[str, str]
+    body: str
+    content_type: str
+    data: Any = field(default=None, repr=False)
+
+
+@dataclass
+class Cut:
+    """The items of one page, and how many candidates were dropped (no id, over the limit)."""
+
+    items: list[Item] = field(default_factory=list)
+    without_id: int = 0
+    over_limit: int = 0
+
+
+def _regex(value: str | None, pattern: str | None) -> str | None:
+    if value is None or pattern is None:
+        return value
+    found = re.search(pattern, value)
+    if found is None:
+        return None
+    return found.group(1) if found.re.groups else found.group(0)
+
+
+def _clean_id(value: str | None) -> str | None:
+    value = WHITESPACE.sub(" ", value or "").strip()
+    return value[:MAX_ID_CHARS] if value else None
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+
+def html_value(node, value: ItemValue) -> str | None:
+    """An item value: css/xpath relative to the item node (none: the node itself), ``attr``, ``regex``."""
+    if value.css:
+        nodes = node.css(value.css)
+    elif value.xpath:
+        nodes = node.xpath(value.xpath)
+    else:
+        nodes = [node]
+    return _regex(node_values(nodes, value.attr), value.regex)
+
+
+def html_items(response, rule: ItemRule, limit: int) -> Cut:
+    """The items of an HTML page, in page order; items without an id are counted, not kept."""
+    nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
+    cut = Cut()
+    for node in nodes:
+        if len(cut.items) >= limit:
+            cut.over_limit += 1
+            continue
+        item_id = _clean_id(html_value(node, rule.id))
+        if item_id is None:
+            cut.without_id += 1
+            continue
+        permalink = html_value(node, rule.permalink) if rule.permalink is not None else None
+        fields = {name: v for name, sel in rule.fields.items() if (v := html_value(node, sel)) is not None}
+        cut.items.append(
+            Item(
+                id=item_id,
+                permalink=response.urljoin(permalink.split()[0]) if permalink else None,
+                fields=fields,
+                body=node.get(),
+                content_type="text/html",
+            )
+        )
+    return cut
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def read_json(text: str) -> Any:
+    """The parsed document; ValueError when it is not JSON."""
+    return json.loads(text)
+
+
+def as_text(found: Any) -> str | None:
+    """A JMESPath result as field text: strings as they are, lists joined by newlines, objects as JSON."""
+    if found is None or found == "" or found == [] or found == {}:
+        return None
+    if isinstance(found, str):
+        return found.strip() or None
+    if isinstance(found, bool):
+        return "true" if found else "false"
+    if isinstance(found, int | float):
+        return str(found)
+    if isinstance(found, list):
+        parts = [p for p in (as_text(v) for v in found) if p]
+        return "\n".join(parts) if parts else None
+    return json.dumps(found, ensure_ascii=False, sort_keys=True)
+
+
+def json_value(data: Any, value: ItemValue) -> str | None:
+    import jmespath
+
+    found = jmespath.search(value.path, data) if value.path else data
+    return _regex(as_text(found), value.regex)
+
+
+def json_items(data: Any, rule: ItemRule, base_url: str, limit: int) -> Cut:
+    """The items of a JSON document (``items.path`` must select a list)."""
+    import jmespath
+
+    found = jmespath.search(rule.path, data)
+    cut = Cut()
+    if not isinstance(found, list):
+        return cut
+    for entry in found:
+        if len(cut.items) >= limit:
+            cut.over_limit += 1
+            continue
+        item_id = _clean_id(json_value(entry, rule.id))
+        if item_id is None:
+            cut.without_id += 1
+            continue
+        permalink = json_value(entry, rule.permalink) if rule.permalink is not None else None
+        fields = {name: v for name, sel in rule.fields.items() if (v := json_value(entry, sel)) is not None}
+        cut.items.append(
+            Item(
+                id=item_id,
+                permalink=urljoin(base_url, permalink) if permalink else None,
+                fields=fields,
+                body=json.dumps(entry, ensure_ascii=False),
+                content_type="application/json",
+                data=entry,
+            )
+        )
+    return cut
+
+
+def detail_fields(response, data: Any, fields: dict[str, ItemValue]) -> dict[str, str]:
+    """Fields of an item's detail response: JMESPath into ``data`` when it is JSON, else css/xpath."""
+    if data is not None:
+        return {name: v for name, sel in fields.items() if (v := json_value(data, sel)) is not None}
+    return {name: v for name, sel in fields.items() if (v := html_value(response, sel)) is not None}
+
+
+def detail_url(template: str, item_id: str, base_url: str) -> str:
+    from urllib.parse import quote
+
+    return urljoin(base_url, template.replace("{id}", quote(item_id, safe="")))
+
+
+# -- pagination ---------------------------------------------------------------------------------
+
+
+def _numeric(ids: list[str]) -> list[int] | None:
+    return [int(i) for i in ids] if ids and all(i.isdigit() for i in ids) else None
+
+
+def current_value(url: str, rule: Pagination, given: str | None) -> int:
+    """The page number or offset of ``url``: as the crawl set it, else from the URL, else ``start``."""
+    default = rule.start if rule.start is not None else (1 if rule.by == "page" else 0)
+    raw = given if given is not None else (url_query_parameter(url, rule.param) if rule.param else None)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default
+
+
+def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str | None) -> str | None:
+    """The pagination value of the next page; None when paging ends (no items, no cursor)."""
+    if rule.by in ("cursor", "next_url"):
+        import jmespath
+
+        return as_text(jmespath.search(rule.cursor, data)) if data is not None else None
+    if not ids:
+        return None
+    if rule.by == "page":
+        return str(current_value(url, rule, given) + (rule.step or 1))
+    if rule.by == "offset":
+        return str(current_value(url, rule, given) + (rule.step or len(ids)))
+    numbers = _numeric(ids)
+    if rule.item in ("min", "max"):
+        if numbers is not None:
+            return str(min(numbers) if rule.item == "min" else max(numbers))
+        return min(ids) if rule.item == "min" else max(ids)
+    return ids[0] if rule.item == "first" else ids[-1]
+
+
+def next_page(
+    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None
+) -> tuple[str, str] | None:
+    """(next URL, its pagination value), or None when there is no next page."""
+    value = next_value(url, rule, ids, data, given)
+    if value is None:
+        return None
+    if rule.by == "next_url":
+        return urljoin(url, value), value
+    if rule.url:
+        from urllib.parse import quote
+
+        return urljoin(url, rule.url.replace("{value}", quote(value, safe=""))), value
+    return add_or_replace_parameter(url, rule.param, value), value

@@ -1,0 +1,272 @@
+"""Ads inside a page: profile keys for items, JSON sources and pagination; item extraction; next pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from scrapy.http import HtmlResponse
+
+from crawlers.items import as_text, html_items, json_items, next_page
+from crawlers.validators import Validators
+from vigil.core.profiles import (
+    ItemValue,
+    Pagination,
+    ProfileError,
+    load_profile,
+    load_profiles,
+    parse_profile,
+)
+from vigil.core.records import SCHEMA_VERSION, RawPage
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHANNEL = {
+    "id": "chan",
+    "start_urls": ["http://127.0.0.1:8710/s/chan"],
+    "ads": {
+        "items": {
+            "css": "div.msg",
+            "id": {"attr": "data-post", "regex": r"/(\d+)$"},
+            "permalink": {"css": "a.date", "attr": "href"},
+            "fields": {"body": ".text", "posted": {"css": "time", "attr": "datetime"}},
+        }
+    },
+    "pagination": {"by": "item_id", "param": "before"},
+}
+
+JSON = {
+    "id": "api",
+    "source": "json",
+    "start_urls": ["http://127.0.0.1:8710/api?limit=2"],
+    "ads": {"items": {"path": "data[]", "id": "id", "permalink": "url", "fields": {"title": "name"}}},
+    "pagination": {"by": "cursor", "cursor": "next", "param": "cursor"},
+}
+
+
+def test_example_profiles_are_valid():
+    profiles, errors = load_profiles(REPO / "profiles" / "examples")
+    assert not errors
+    assert {p.id for p in profiles} == {"channel-preview", "forum-thread", "jobs-api", "modal-board"}
+    assert {p.source for p in profiles} == {"html", "json"}
+
+
+def test_shorthand_strings_follow_the_source():
+    html = parse_profile(CHANNEL)
+    assert html.ads.items.fields["body"] == ItemValue(css=".text")
+    assert html.ads.stop_rule == "first_known"
+    api = parse_profile(JSON)
+    assert api.ads.items.id == ItemValue(path="id") and api.ads.items.fields["title"] == ItemValue(
+        path="name"
+    )
+    assert parse_profile({**CHANNEL, "ads": {"url_regex": "/ad/"}}).ads.stop_rule == "all_known"
+
+
+@pytest.mark.parametrize(
+    ("profile", "key", "reason"),
+    [
+        ({**CHANNEL, "ads": {}}, "ads", "url_regex"),
+        (
+            {**CHANNEL, "ads": {"items": {"css": "div", "xpath": "//div", "id": "x"}}},
+            "ads.items",
+            "exactly one",
+        ),
+        ({**CHANNEL, "ads": {"items": {"css": "div"}}}, "ads.items.id", "required key is missing"),
+        (
+            {**CHANNEL, "ads": {"items": {"css": "div", "id": {"attr": "x", "regex": "(a)(b)"}}}},
+            "ads.items.id.regex",
+            "at most one capturing group",
+        ),
+        ({**JSON, "ads": {"items": {"path": "data[", "id": "id"}}}, "ads.items.path", "not a valid JMESPath"),
+        ({**JSON, "ads": {"url_regex": "/ad/"}}, "ads.items.path", "needs items"),
+        ({**JSON, "render_js": True}, "render_js", "not rendered"),
+        ({**CHANNEL, "ads": {"items": {"path": "x", "id": "id"}}}, "ads.items.path", "needs source: json"),
+        (
+            {**CHANNEL, "pagination": {"by": "cursor", "cursor": "next", "param": "c"}},
+            "pagination.cursor",
+            "needs source: json",
+        ),
+        ({**CHANNEL, "pagination": {"by": "page"}}, "pagination", "exactly one of param, url"),
+        ({**CHANNEL, "pagination": {"by": "page", "url": "/p/"}}, "pagination.url", "{value}"),
+        (
+            {**JSON, "pagination": {"by": "cursor", "param": "c"}},
+            "pagination",
+            "cursor (a JMESPath) is required",
+        ),
+        (
+            {**CHANNEL, "ads": {"items": {**CHANNEL["ads"]["items"], "detail": {"url": "/api/ad"}}}},
+            "ads.items.detail.url",
+            "{id}",
+        ),
+        (
+            {**CHANNEL, "ads": {**CHANNEL["ads"], "incremental_stop": "sometimes"}},
+            "ads.incremental_stop",
+            "first_known",
+        ),
+    ],
+)
+def test_errors_name_file_key_and_reason(tmp_path, profile, key, reason):
+    path = tmp_path / f"{profile['id']}.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == key and reason in caught.value.reason, str(caught.value)
+    assert str(caught.value).startswith(str(path))
+
+
+PAGE = """<html><body>
+<a class="more" data-before="12"></a>
+<div class="msg" data-post="chan/12"><div class="text">First   post
+ <b>bold</b></div><a class="date" href="/chan/12"><time datetime="2026-11-01T10:00">10:00</time></a></div>
+<div class="msg" data-post="chan/13"><div class="text">Second post</div><a class="date" href="/chan/13"></a></div>
+<div class="msg"><div class="text">an ad banner without id</div></div>
+</body></html>"""
+
+
+def test_html_items_are_read_relative_to_each_item():
+    profile = parse_profile(CHANNEL)
+    response = HtmlResponse("http://127.0.0.1:8710/s/chan", body=PAGE.encode(), encoding="utf-8")
+    cut = html_items(response, profile.ads.items, limit=10)
+    assert [i.id for i in cut.items] == ["12", "13"] and cut.without_id == 1
+    first = cut.items[0]
+    assert first.permalink == "http://127.0.0.1:8710/chan/12"
+    assert first.fields == {"body": "First post bold", "posted": "2026-11-01T10:00"}
+    assert cut.items[1].fields == {"body": "Second post"}
+    assert first.body.startswith('<div class="msg" data-post="chan/12">') and "Second" not in first.body
+    limited = html_items(response, profile.ads.items, limit=1)
+    assert len(limited.items) == 1 and limited.over_limit == 2
+
+
+def test_json_items_and_values():
+    profile = parse_profile(JSON)
+    data = {
+        "data": [{"id": 7, "url": "/ad/7", "name": "Seven"}, {"name": "no id"}, {"id": "x8", "name": None}]
+    }
+    cut = json_items(data, profile.ads.items, "http://127.0.0.1:8710/api?limit=2", limit=10)
+    assert [(i.id, i.permalink, i.fields) for i in cut.items] == [
+        ("7", "http://127.0.0.1:8710/ad/7", {"title": "Seven"}),
+        ("x8", None, {}),
+    ]
+    assert cut.without_id == 1 and cut.items[0].content_type == "application/json"
+    assert json_items({"data": "not a list"}, profile.ads.items, "http://x/", 10).items == []
+    assert as_text(["a", 2, None, {"k": True}]) == 'a\n2\n{"k": true}'
+    assert as_text(False) == "false" and as_text("  ") is None and as_text([]) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "url", "ids", "data", "given", "expected"),
+    [
+        ({"by": "page", "param": "page"}, "http://h/l", ["1"], None, None, ("http://h/l?page=2", "2")),
+        ({"by": "page", "param": "page"}, "http://h/l?page=4", ["1"], None, None, ("http://h/l?page=5", "5")),
+        ({"by": "page", "param": "page"}, "http://h/l?page=4", [], None, None, None),
+        (
+            {"by": "offset", "param": "offset"},
+            "http://h/l?offset=20",
+            ["a", "b"],
+            None,
+            None,
+            ("http://h/l?offset=22", "22"),
+        ),
+        (
+            {"by": "offset", "url": "/l/{value}.json", "step": 50},
+            "http://h/l/0.json",
+            ["a"],
+            None,
+            "50",
+            ("http://h/l/100.json", "100"),
+        ),
+        (
+            {"by": "cursor", "cursor": "meta.next", "param": "c"},
+            "http://h/a?c=1",
+            [],
+            {"meta": {"next": "x y"}},
+            None,
+            ("http://h/a?c=x+y", "x y"),
+        ),
+        (
+            {"by": "cursor", "cursor": "meta.next", "param": "c"},
+            "http://h/a",
+            ["1"],
+            {"meta": {"next": None}},
+            None,
+            None,
+        ),
+        (
+            {"by": "next_url", "cursor": "links.next"},
+            "http://h/a?p=1",
+            ["1"],
+            {"links": {"next": "/a?p=2"}},
+            None,
+            ("http://h/a?p=2", "/a?p=2"),
+        ),
+        (
+            {"by": "item_id", "param": "before"},
+            "http://h/s/c",
+            ["12", "9", "100"],
+            None,
+            None,
+            ("http://h/s/c?before=9", "9"),
+        ),
+        (
+            {"by": "item_id", "param": "after", "item": "max"},
+            "http://h/s/c?after=3",
+            ["12", "9", "100"],
+            None,
+            None,
+            ("http://h/s/c?after=100", "100"),
+        ),
+        (
+            {"by": "item_id", "param": "before", "item": "last"},
+            "http://h/f",
+            ["b", "a", "c"],
+            None,
+            None,
+            ("http://h/f?before=c", "c"),
+        ),
+        (
+            {"by": "item_id", "param": "before"},
+            "http://h/f",
+            ["b", "a", "c"],
+            None,
+            None,
+            ("http://h/f?before=a", "a"),
+        ),
+    ],
+)
+def test_next_page(rule, url, ids, data, given, expected):
+    assert next_page(url, Pagination(**rule), ids, data, given) == expected
+
+
+def test_validators_round_trip_and_ignore_broken_files(tmp_path):
+    path = tmp_path / "v" / "p.json"
+    store = Validators(path)
+    store.remember("http://h/a", '"abc"', "Mon, 30 Nov 2026 08:00:00 GMT")
+    store.remember("http://h/b", None, None)
+    store.save()
+    again = Validators(path)
+    assert again.headers("http://h/a") == {
+        "If-None-Match": '"abc"',
+        "If-Modified-Since": "Mon, 30 Nov 2026 08:00:00 GMT",
+    }
+    assert again.headers("http://h/b") == {}
+    path.write_text("{not json")
+    assert Validators(path).entries == {}
+
+
+def test_raw_page_version_2_reads_version_1_records():
+    old = RawPage(
+        profile_id="p",
+        job_id="j",
+        url="http://h/",
+        canonical_url="http://h/",
+        final_url="http://h/",
+        status=200,
+        page_type="listing",
+        body="",
+        body_sha256="",
+    ).model_dump(mode="json")
+    old.pop("item_of")
+    old["schema_version"] = 1
+    parsed = RawPage.model_validate(old)
+    assert parsed.item_of is None and SCHEMA_VERSION == 2

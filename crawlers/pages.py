@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from scrapy.http import Response, TextResponse
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from vigil.core.config import LimitsSettings
+from vigil.core.metrics import LIMITS_HIT
 from vigil.core.profiles import Selector, SiteProfile
 
 WHITESPACE = re.compile(r"\s+")
+FIELD_CHARS = LimitsSettings().field_chars
 
 
 def canonical_url(url: str, drop_params: list[str] | None = None) -> str:
@@ -79,33 +82,47 @@ def _known(encoding: str) -> bool:
     return True
 
 
-def node_values(nodes, attr: str | None) -> str | None:
-    """The attribute or the normalised text of every node, joined by newlines; None when all are empty."""
+def node_values(nodes, attr: str | None, max_chars: int = FIELD_CHARS) -> str | None:
+    """The attribute or the normalised text of every node, joined by newlines, cut at ``max_chars``
+    (nodes past it are not read; the cut counts in ``vigil_limits_hit_total{limit="field_chars"}``);
+    None when all are empty."""
     values: list[str] = []
+    length = 0
+    cut = False
     for node in nodes:
+        if length >= max_chars:
+            cut = True
+            break
         if attr:
             value = node.attrib.get(attr)
         elif isinstance(node.root, str):
             value = node.root
         else:
             value = " ".join(node.xpath(".//text()").getall())
-        value = WHITESPACE.sub(" ", value or "").strip()
+        # Whitespace is collapsed on a bounded slice: a 40 MB match costs one copy, not one regex pass.
+        value = WHITESPACE.sub(" ", (value or "")[: 4 * max_chars]).strip()
         if value:
             values.append(value)
-    return "\n".join(values) if values else None
+            length += len(value) + 1
+    joined = "\n".join(values)
+    if cut or len(joined) > max_chars:
+        LIMITS_HIT.labels("field_chars").inc()
+        joined = joined[:max_chars]
+    return joined or None
 
 
-def select(response: TextResponse, selector: Selector) -> str | None:
+def select(response: TextResponse, selector: Selector, max_chars: int = FIELD_CHARS) -> str | None:
     """The selector's value: the attribute or the normalised text of every match, joined by newlines."""
     nodes = response.css(selector.css) if selector.css else response.xpath(selector.xpath)
-    return node_values(nodes, selector.attr)
+    return node_values(nodes, selector.attr, max_chars)
 
 
-def extract_fields(response: TextResponse, profile: SiteProfile) -> dict[str, str]:
-    """Values of the profile's ad field selectors; fields that match nothing are left out."""
+def extract_fields(response: TextResponse, profile: SiteProfile, max_chars: int = FIELD_CHARS) -> dict[str, str]:
+    """Values of the profile's ad field selectors (each at most ``max_chars``); fields that match
+    nothing are left out."""
     fields: dict[str, str] = {}
     for name, selector in profile.ads.fields.items():
-        value = select(response, selector)
+        value = select(response, selector, max_chars)
         if value is not None:
             fields[name] = value
     return fields

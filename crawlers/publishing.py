@@ -3,7 +3,9 @@
 kafka-python's producer (vigil.core.kafka.producer: acks=all, retries, bounded buffer, compressed
 batches) delivers in its own thread; each delivery is confirmed or counted as a failure by cause.
 A failed delivery closes the crawl with reason ``publish_failed``: the producer has already retried,
-so going on would fetch pages nobody receives. Everything is flushed when the spider closes.
+so going on would fetch pages nobody receives. A record that cannot be made to fit the broker's
+limit is a property of that one page, not of the broker: it is skipped and counted
+(``record_too_large``), and the crawl goes on. Everything is flushed when the spider closes.
 ``VIGIL_PUBLISH_ENABLED = False`` turns the component off (benchmarks, profile dry runs).
 """
 
@@ -31,13 +33,32 @@ class BrokerUnavailable(RuntimeError):
     """Kafka could not be reached (or the topic is missing) when the crawl started."""
 
 
+class RecordTooLarge(ValueError):
+    """Even with its body and fields shortened, the record does not fit the broker's limit."""
+
+
+def _shorter(value: str, size: int, limit: int) -> str:
+    """``value`` shortened in proportion to how far the record (``size`` bytes) is over ``limit``,
+    and by at least 1,024 characters, so that repeated calls converge."""
+    keep = min(len(value) - 1024, int(len(value) * limit / size) - 1024)
+    return value[: max(0, keep)]
+
+
 def fit(page: RawPage, limit: int) -> bytes:
-    """The record as JSON no larger than ``limit`` bytes, shortening the body (and flagging it) if needed."""
+    """The record as JSON no larger than ``limit`` bytes: the longest of the body and the fields
+    is shortened until it fits (and ``truncated`` set). Raises RecordTooLarge when even without
+    them the record is too large."""
     value = page.to_bytes()
-    while len(value) > limit and page.body:
-        excess = len(value) - limit
-        keep = max(0, len(page.body.encode("utf-8")) - excess - 1024)
-        page.body = page.body.encode("utf-8")[:keep].decode("utf-8", errors="ignore")
+    if len(value) > limit:
+        metrics.LIMITS_HIT.labels("record_bytes").inc()
+    while len(value) > limit:
+        longest = max(page.fields, key=lambda key: len(page.fields[key]), default=None)
+        if longest is not None and len(page.fields[longest]) > len(page.body):
+            page.fields = {**page.fields, longest: _shorter(page.fields[longest], len(value), limit)}
+        elif page.body:
+            page.body = _shorter(page.body, len(value), limit)
+        else:
+            raise RecordTooLarge(f"{len(value)} bytes without body and fields; the limit is {limit}")
         page.truncated = True
         value = page.to_bytes()
     return value
@@ -91,7 +112,11 @@ class KafkaPublisher:
     def process_item(self, item):
         if not isinstance(item, RawPage):
             return item
-        value = fit(item, self.limit)
+        try:
+            value = fit(item, self.limit)
+        except RecordTooLarge as exc:
+            self._skipped(item.canonical_url, exc)
+            return item
         try:
             future = self.producer.send(self.topic, key=item.canonical_url.encode("utf-8"), value=value)
         except Exception as exc:  # noqa: BLE001 - kafka-python raises many types; each is a named failure
@@ -106,6 +131,16 @@ class KafkaPublisher:
         with self.lock:
             self.delivered += 1
         metrics.RECORDS_PUBLISHED.labels(self.topic).inc()
+
+    def _skipped(self, url: str, exc: RecordTooLarge) -> None:
+        """One page that cannot fit: counted as the crawl error ``record_too_large``; the crawl goes on."""
+        metrics.PUBLISH_ERRORS.labels("record_too_large").inc()
+        count = getattr(self.crawler.spider, "count", None)
+        if count is not None:
+            count("record_too_large", f"record for {url} skipped: {exc}")
+        else:
+            self.crawler.stats.inc_value("vigil/errors/record_too_large")
+            logger.error("record for %s skipped: %s", url, exc)
 
     def _delivery_failed(self, url: str, exc: BaseException) -> None:
         self._failed(url, exc)

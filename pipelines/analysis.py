@@ -3,10 +3,17 @@
 Pure and deterministic: no I/O, no clock (relative dates resolve against the fetch time), no
 randomness (MinHash uses a fixed seed). Raises only on programming errors; the enrich worker
 dead-letters those.
+
+Bounded (``LimitsSettings``): fields and text are cut, entity occurrences and evidence are capped,
+and a page that uses up its CPU budget has its remaining stages run on a short prefix of its text
+only. Every bound that applied is named in ``AdDocument.truncated_by`` (with
+``analysis_truncated``) and counted in ``vigil_limits_hit_total``. The one exception to
+determinism: whether the CPU budget runs out depends on the machine.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pipelines import ages as ages_mod
@@ -21,10 +28,34 @@ from pipelines.prices import find_price
 from pipelines.regions import candidate_regions, country_region
 from pipelines.risk import score
 from pipelines.text import clean_text, fragment_to_text, image_urls, looks_like_html, main_text, parse, title
-from vigil.core.entities import find_entities
+from vigil.core.config import LimitsSettings
+from vigil.core.entities import scan_entities
+from vigil.core.metrics import LIMITS_HIT
 from vigil.core.records import ENTITY_FIELDS, AdDocument, Entity, RawPage, Span, ad_key
 
-ANALYZER_VERSION = "1.2.0"
+ANALYZER_VERSION = "1.3.0"
+TRUNCATED_TEXT_CHARS = 5000
+TITLE_CHARS = 1000
+_limits = LimitsSettings()
+
+
+def configure(limits: LimitsSettings) -> None:
+    """The bounds ``analyze`` applies from now on (the enrich worker passes its configuration)."""
+    global _limits
+    _limits = limits
+
+
+class Budget:
+    """CPU seconds this thread may still spend on one page (``time.thread_time``: a busy machine
+    or other threads do not use it up)."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.thread_time() + seconds
+        self.spent = False
+
+    def expired(self) -> bool:
+        self.spent = self.spent or time.thread_time() > self.deadline
+        return self.spent
 
 
 def _field_text(value: str) -> str:
@@ -35,10 +66,16 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-def _title_entities(title_text: str, regions: tuple[str, ...], known: set[tuple[str, str]]) -> list[Entity]:
+def _title_entities(
+    title_text: str, regions: tuple[str, ...], known: set[tuple[str, str]], limits: LimitsSettings
+) -> list[Entity]:
     """Entities found only in the title: kept, with start/end -1 (spans index the main text)."""
     found = []
-    for entity in find_entities(title_text, regions):
+    scan = scan_entities(
+        title_text, regions, spans_per_value=limits.entity_spans_per_value,
+        values_per_type=limits.entity_values_per_type,
+    )  # fmt: skip
+    for entity in scan.entities:
         if (entity.type, entity.value) not in known:
             known.add((entity.type, entity.value))
             found.append(entity.model_copy(update={"start": -1, "end": -1}))
@@ -49,9 +86,24 @@ def _span(text: str, start: int, end: int, in_title: bool) -> Span:
     return Span(text=text[start:end], start=-1 if in_title else start, end=-1 if in_title else end)
 
 
-def analyze(page: RawPage) -> AdDocument:
-    """Extract, normalise, score and fingerprint one ad page."""
-    fields = {k.lower(): v for k, v in (page.fields or {}).items() if isinstance(v, str) and v.strip()}
+def _cut(value: str, limit: int, name: str, truncated: set[str]) -> str:
+    if len(value) > limit:
+        truncated.add(name)
+        return value[:limit]
+    return value
+
+
+def analyze(page: RawPage, limits: LimitsSettings | None = None) -> AdDocument:
+    """Extract, normalise, score and fingerprint one ad page, within ``limits`` (default: those
+    given to ``configure``)."""
+    limits = limits or _limits
+    budget = Budget(limits.analysis_seconds)
+    truncated: set[str] = set()
+    fields = {
+        k.lower(): _cut(v, limits.field_chars, "field_chars", truncated)
+        for k, v in (page.fields or {}).items()
+        if isinstance(v, str) and v.strip()
+    }
     body = page.body or ""
     is_html = "html" in (page.content_type or "").lower() or looks_like_html(body[:5000])
     tree = parse(body) if is_html else None
@@ -64,20 +116,27 @@ def analyze(page: RawPage) -> AdDocument:
     else:
         text = clean_text(body)
     if "title" in fields:
-        ad_title = " ".join(_field_text(fields["title"]).split())
+        ad_title = " ".join(_field_text(fields["title"]).split())[:TITLE_CHARS]
     elif tree is not None:
         ad_title = title(tree, metadata)
     else:
         ad_title = ""
+    text = _cut(text, limits.text_chars, "text_chars", truncated)
 
     region = country_region(page.country)
     language = detect_language(f"{ad_title}\n{text}", page.language_hint)
     regions = candidate_regions(region, language)
 
-    entities = find_entities(text, regions)
-    entities += _title_entities(ad_title, regions, {(e.type, e.value) for e in entities})
+    scan = scan_entities(
+        text, regions, spans_per_value=limits.entity_spans_per_value,
+        values_per_type=limits.entity_values_per_type, expired=budget.expired,
+    )  # fmt: skip
+    truncated |= scan.truncated
+    entities = scan.entities + _title_entities(ad_title, regions, {(e.type, e.value) for e in scan.entities}, limits)
 
-    sources = ((text, False), (ad_title, True))
+    # Past the budget, the remaining stages read a short prefix: bounded time, partial answers.
+    scope = text[:TRUNCATED_TEXT_CHARS] if budget.expired() else text
+    sources = ((scope, False), (ad_title, True))
     age_spans = [
         (m.age, _span(source, m.start, m.end, in_title)) for source, in_title in sources for m in ages_mod.find_ages(source)
     ]
@@ -92,16 +151,17 @@ def analyze(page: RawPage) -> AdDocument:
         for m in people.find_providers(source)
     ]
 
-    price = find_price(fields.get("price"), metadata, text)
+    price = find_price(fields.get("price"), metadata, scope)
     time_node = tree.css_first("time[datetime]") if tree is not None else None
     posted_at = find_posted_at(
         fields.get("posted"), metadata, time_node.attributes.get("datetime") if time_node else None,
         page.fetched_at, language,
     )
-    location = find_location(fields.get("location"), metadata, text)
+    location = find_location(fields.get("location"), metadata, scope)
 
+    scope = text[:TRUNCATED_TEXT_CHARS] if budget.expired() else scope
     findings = Findings(
-        text=text,
+        text=scope,
         title=ad_title,
         entities=tuple(entities),
         ages=tuple(age_spans),
@@ -110,9 +170,13 @@ def analyze(page: RawPage) -> AdDocument:
         has_price=price is not None and price.amount is not None,
         language=language,
     )
-    hits = match_indicators(findings)
+    hits = match_indicators(findings, max_evidence=limits.evidence_spans, truncated=truncated)
     risk, explanation, escalate = score(hits)
-    signature = ad_minhash(ad_title, text)
+    signature = ad_minhash(ad_title, text[:TRUNCATED_TEXT_CHARS] if budget.expired() else text)
+    if budget.spent:
+        truncated.add("analysis_seconds")
+    for limit in truncated - scan.truncated:
+        LIMITS_HIT.labels(limit).inc()
 
     def values(entity_type: str) -> list[str]:
         return _unique([e.value for e in entities if e.type == entity_type])
@@ -153,4 +217,6 @@ def analyze(page: RawPage) -> AdDocument:
         signature=signature_values(signature),
         cluster_id=cluster_id(signature),
         fetched_at=page.fetched_at,
+        analysis_truncated=bool(truncated),
+        truncated_by=sorted(truncated),
     )

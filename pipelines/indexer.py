@@ -6,21 +6,29 @@ optimistic concurrency (``if_seq_no``/``if_primary_term`` for documents that exi
 ``op_type=create`` for new ones). A version conflict means another worker raced this one: those
 documents are read and merged again. An ad remembers the last raw records merged into it
 (``record_ids``), so a re-delivered record changes nothing and raises no event.
+
+Bounded (``LimitsSettings``): an ad document larger than ``document_bytes`` or with more than
+``nested_objects`` entities is trimmed before it is merged; bulks are cut at ``bulk_bytes``, and a
+bulk Elasticsearch refuses as too large (413) is split in halves and sent again. A document that
+Elasticsearch refuses for good (a 400 mapping or parse error, a 413 on its own) comes back in
+``IndexResult.rejected`` with its cause, so the caller can dead-letter that one record.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from typing import Any, Literal
 
 import structlog
 
-from vigil.core.config import Indices
+from vigil.core.config import Indices, LimitsSettings
 from vigil.core.consumer import Retriable
-from vigil.core.metrics import BULK_LATENCY, ENRICH_ERRORS
+from vigil.core.metrics import BULK_LATENCY, ENRICH_ERRORS, LIMITS_HIT
 from vigil.core.records import ENTITY_FIELDS, AdDocument, RawPage, doc_id
 
 log = structlog.get_logger(__name__)
@@ -64,9 +72,16 @@ class Outcome:
 
 @dataclass
 class Rejection:
+    """An ad Elasticsearch refused for good: dead-letter its record, do not retry it."""
+
     observation: Observation
     error_type: str
     error: str
+    status: int = 400
+
+    @property
+    def record_id(self) -> str | None:
+        return self.observation.doc.record_id
 
 
 @dataclass
@@ -74,6 +89,11 @@ class IndexResult:
     outcomes: list[Outcome] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     pages: int = 0
+
+    @property
+    def failed(self) -> dict[str | None, str]:
+        """record id -> cause (``type: reason``) of every record refused for good."""
+        return {r.record_id: f"{r.error_type}: {r.error}" for r in self.rejected}
 
 
 def _when(value: Any) -> datetime | None:
@@ -191,6 +211,66 @@ def merge_entity(
     return entity if existing is None or entity != before else None
 
 
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
+
+
+def bounded_document(doc: AdDocument, limits: LimitsSettings) -> AdDocument:
+    """``doc`` within ``nested_objects`` entities and about ``document_bytes``: metadata goes
+    first, then the end of the text (with the entity spans in it; the flat value lists stay), then
+    entity spans by halves, then evidence. What applied is added to ``truncated_by``."""
+    cut: list[str] = []
+    update: dict[str, Any] = {}
+    if len(doc.entities) > limits.nested_objects:
+        update["entities"] = doc.entities[: limits.nested_objects]
+        cut.append("nested_objects")
+    size = len(doc.model_copy(update=update).to_bytes())
+    if size > limits.document_bytes:
+        cut.append("document_bytes")
+        for reduce in _REDUCERS:
+            current = doc.model_copy(update=update)
+            update.update(reduce(current, size - limits.document_bytes))
+            size = len(doc.model_copy(update=update).to_bytes())
+            if size <= limits.document_bytes:
+                break
+    if not cut:
+        return doc
+    for limit in cut:
+        LIMITS_HIT.labels(limit).inc()
+        log.warning("ad document trimmed", limit=limit, ad_key=doc.ad_key, record_id=doc.record_id)
+    truncated_by = sorted({*doc.truncated_by, *cut})
+    return doc.model_copy(update={**update, "analysis_truncated": True, "truncated_by": truncated_by})
+
+
+def _drop_metadata(doc: AdDocument, excess: int) -> dict[str, Any]:
+    return {"metadata": {}}
+
+
+def _shorten_text(doc: AdDocument, excess: int) -> dict[str, Any]:
+    keep = max(0, len(doc.text) - excess - 1024)  # a character is at least one byte
+    return {"text": doc.text[:keep], "entities": [e for e in doc.entities if e.end <= keep]}
+
+
+def _halve_entities(doc: AdDocument, excess: int) -> dict[str, Any]:
+    sizes = list(accumulate(_size(e.model_dump()) for e in doc.entities))
+    keep = len(sizes)
+    while keep and sizes[keep - 1] > sizes[-1] - excess:
+        keep //= 2
+    return {"entities": doc.entities[:keep]}
+
+
+def _drop_evidence(doc: AdDocument, excess: int) -> dict[str, Any]:
+    return {"indicators": [hit.model_copy(update={"evidence": []}) for hit in doc.indicators]}
+
+
+def _shorten_lists(doc: AdDocument, excess: int) -> dict[str, Any]:
+    names = ("image_urls", "urls", "phones", "emails", "wallets", "handles", "onions", "title")
+    return {name: getattr(doc, name)[:100] for name in names}
+
+
+_REDUCERS = (_drop_metadata, _shorten_text, _halve_entities, _drop_evidence, _shorten_lists)
+
+
 def page_source(page: RawPage) -> dict[str, Any]:
     """The metadata of a listing page kept in the pages index (never its body)."""
     dumped = page.model_dump(mode="json", include=set(PAGE_FIELDS))
@@ -226,9 +306,10 @@ class _Plan:
 class Indexer:
     """Merges a batch of observations into the ads and entities aliases."""
 
-    def __init__(self, es, indices: Indices):
+    def __init__(self, es, indices: Indices, limits: LimitsSettings | None = None):
         self.es = es
         self.indices = indices
+        self.limits = limits or LimitsSettings()
 
     def index(
         self,
@@ -240,6 +321,8 @@ class Indexer:
         out first so that a crash after the write cannot lose them). Raises ElasticUnavailable."""
         result = IndexResult()
         page_ops = self._page_ops(listings)
+        for observation in observations:
+            observation.doc = bounded_document(observation.doc, self.limits)
         pending = list(observations)
         for _ in range(CONFLICT_ROUNDS):
             if not pending and not page_ops:
@@ -349,15 +432,13 @@ class Indexer:
         ops += page_ops
         if not ops:
             return [], [], 0
-        started = time.perf_counter()
-        response = self._call(lambda: self.es.bulk(operations=ops))
-        BULK_LATENCY.observe(time.perf_counter() - started)
+        pairs = [(ops[n], ops[n + 1]) for n in range(0, len(ops), 2)]
+        items = [item for chunk in self._chunks(pairs) for item in self._bulk(chunk)]
 
         conflicted: dict[int, Observation] = {}
         rejected: dict[int, Rejection] = {}
         transient: list[str] = []
         pages_written = 0
-        items = response["items"]
         for n, item in enumerate(items):
             ((action, outcome),) = item.items()
             status = outcome.get("status", 500)
@@ -373,7 +454,7 @@ class Indexer:
             elif write is not None and write.kind == "ad":
                 for obs in write.observations:
                     rejected[id(obs)] = Rejection(
-                        obs, error.get("type", "rejected"), f"{status}: {error.get('reason')}"
+                        obs, error.get("type", "rejected"), f"{status}: {error.get('reason')}", status
                     )
             else:
                 cause = "entity_rejected" if write is not None else "page_rejected"
@@ -382,6 +463,44 @@ class Indexer:
         if transient:
             raise ElasticUnavailable(f"bulk items refused: {', '.join(sorted(set(transient)))}")
         return list(conflicted.values()), list(rejected.values()), pages_written
+
+    def _chunks(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[list[tuple[dict, dict]]]:
+        """Consecutive action/source pairs, each run no larger than ``bulk_bytes`` (one pair alone may be)."""
+        chunk: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        size = 0
+        for pair in pairs:
+            pair_size = _size(pair[0]) + _size(pair[1]) + 2
+            if chunk and size + pair_size > self.limits.bulk_bytes:
+                LIMITS_HIT.labels("bulk_bytes").inc()
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(pair)
+            size += pair_size
+        if chunk:
+            yield chunk
+
+    def _bulk(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The bulk's items, in order. A 413 (the request is over the server's
+        ``http.max_content_length``) splits it in halves; one document that is still too large
+        gets a 413 item of its own, which rejects that document only."""
+        from elasticsearch import ApiError
+
+        started = time.perf_counter()
+        try:
+            response = self._call(lambda: self.es.bulk(operations=[part for pair in pairs for part in pair]))
+        except ApiError as exc:
+            if exc.meta.status != 413:
+                raise
+            LIMITS_HIT.labels("bulk_413").inc()
+            if len(pairs) == 1:
+                action, meta = next(iter(pairs[0][0].items()))
+                error = {"type": "request_too_large", "reason": "the document alone exceeds the server's request limit"}
+                return [{action: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 413, "error": error}}]
+            log.warning("bulk refused as too large (413); splitting it", operations=len(pairs))
+            half = len(pairs) // 2
+            return self._bulk(pairs[:half]) + self._bulk(pairs[half:])
+        BULK_LATENCY.observe(time.perf_counter() - started)
+        return response["items"]
 
     def check(self) -> None:
         """Raise ElasticUnavailable unless the cluster answers (``GET /`` may not exist: use health)."""

@@ -198,13 +198,22 @@ def _in_scope(scope: Scope | None, escalate: bool, source: str, match: re.Match[
 
 
 def _pattern_spans(
-    patterns: Iterable[re.Pattern[str]], findings: Findings, escalate: bool = False, scope: Scope | None = None
+    patterns: Iterable[re.Pattern[str]],
+    findings: Findings,
+    escalate: bool = False,
+    scope: Scope | None = None,
+    limit: int = MAX_EVIDENCE + 1,
 ) -> list[Span]:
+    """Matches in the text, then in the title: at most ``limit`` of each per pattern (the first
+    ones, which are all that the evidence keeps), so a page repeating a phrase costs no more."""
     spans: list[Span] = []
     for pattern in patterns:
         for source, in_title in ((findings.text, False), (findings.title, True)):
             legal: list[tuple[int, int]] | None = None
+            found = 0
             for match in pattern.finditer(source):
+                if found >= limit:
+                    break
                 if match.end() <= match.start():
                     continue
                 if escalate and legal is None and scope is not None:
@@ -212,6 +221,7 @@ def _pattern_spans(
                 if not _in_scope(scope, escalate, source, match, legal):
                     continue
                 spans.append(Span(text=match.group(0), start=-1 if in_title else match.start(), end=-1 if in_title else match.end()))
+                found += 1
     return spans
 
 
@@ -270,15 +280,18 @@ def _cooccurrence(indicator: Indicator, findings: Findings, hits: list[Indicator
     return [span for hit in members for span in hit.evidence[:2]]
 
 
+# An amount has at most 31 digits and separators: from any start the scan is bounded (linear).
+_MONEY_RE = re.compile(
+    r"(?:[$€£₽]\s?\d[\d.,]*|\d[\d.,]{0,30}+\s?(?:[$€£₽]|eur|euro|usd|dollars?|gbp|pln|zł|lei|ron|rub|k\b))",
+    re.IGNORECASE,
+)
+
+
 def _organ_with_price(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     offers = [hit for hit in hits if hit.category == "organ" and hit.id != indicator.id]
     if not offers:
         return []
-    money = re.search(
-        r"(?:[$€£₽]\s?\d[\d.,]*|\d[\d.,]*\s?(?:[$€£₽]|eur|euro|usd|dollars?|gbp|pln|zł|lei|ron|rub|k\b))",
-        findings.text,
-        re.IGNORECASE,
-    )
+    money = _MONEY_RE.search(findings.text)
     if money:
         return offers[0].evidence[:2] + [Span(text=money.group(0), start=money.start(), end=money.end())]
     return offers[0].evidence[:2] if findings.has_price else []
@@ -306,8 +319,15 @@ DETECTORS: dict[str, Detector] = {
 _LATE_DETECTORS = {"cooccurrence", "organ_with_price"}
 
 
-def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> list[IndicatorHit]:
-    """Indicator hits for one ad; composite detectors run after the indicators they combine."""
+def match_indicators(
+    findings: Findings,
+    taxonomy: Taxonomy | None = None,
+    max_evidence: int = MAX_EVIDENCE,
+    truncated: set[str] | None = None,
+) -> list[IndicatorHit]:
+    """Indicator hits for one ad; composite detectors run after the indicators they combine.
+    Each keeps its first ``max_evidence`` spans; when one had more, ``evidence_spans`` is added
+    to ``truncated``."""
     taxonomy = taxonomy or default_taxonomy()
     hits: list[IndicatorHit] = []
     ordered = sorted(taxonomy.indicators, key=lambda i: i.detector in _LATE_DETECTORS)
@@ -315,7 +335,9 @@ def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> li
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
         else:
-            evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope)
+            evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope, max_evidence + 1)
+        if len(evidence) > max_evidence and truncated is not None:
+            truncated.add("evidence_spans")
         if evidence:
             hits.append(
                 IndicatorHit(
@@ -324,7 +346,7 @@ def match_indicators(findings: Findings, taxonomy: Taxonomy | None = None) -> li
                     weight=indicator.weight,
                     source=indicator.source,
                     escalate=indicator.escalate,
-                    evidence=sorted(evidence, key=lambda s: s.start)[:MAX_EVIDENCE],
+                    evidence=sorted(evidence, key=lambda s: s.start)[:max_evidence],
                 )
             )
     order = {indicator.id: i for i, indicator in enumerate(taxonomy.indicators)}

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 LABELLED_RE = re.compile(
-    r"(?im)^\s*(?:location|city|area|locatie|plaats|stad|standort|ort|stadt|lieu|ville|ubicación|ciudad|zona"
-    r"|località|città|lokalizacja|miasto|locație|loca[țt]ie|oraș|localização|cidade)\s*[:\-]\s*(.{2,80}?)\s*$"
+    r"(?im)^[^\S\n]*(?:location|city|area|locatie|plaats|stad|standort|ort|stadt|lieu|ville|ubicación|ciudad|zona"
+    r"|località|città|lokalizacja|miasto|locație|loca[țt]ie|oraș|localização|cidade)[^\S\n]*[:\-][^\S\n]*(.{2,80}?)[^\S\n]*$"
 )
 
 

@@ -51,8 +51,9 @@ ETHNICITY_RE = re.compile(
 #: Terms that are also given names: capitalised, they name a person ("sunt Bianca"), not an ethnicity.
 GIVEN_NAMES = frozenset({"bianca", "blanca", "india"})
 _EXCLUSION_BEFORE = re.compile(r"(?:\bno|\bnot|\bnever|\bkeine?|\bpas\s+de|\bsin|\bniet|\bgeen)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_EXCLUSION_AFTER = re.compile(r"\s*(?:men|guys|males|gentlemen|clients|only\s+men|männer|hommes|hombres|mannen)\b", re.IGNORECASE)
-_NON_ETHNIC_AFTER = re.compile(r"\s*(?:hair|eyes|dress|lingerie|car|friday|book|card|list|ops|market|boots|stockings|tea|food)\b", re.IGNORECASE)
+# Applied with .match to the 20 characters after a term: \s{0,20} says so, and stays linear anywhere.
+_EXCLUSION_AFTER = re.compile(r"\s{0,20}(?:men|guys|males|gentlemen|clients|only\s+men|männer|hommes|hombres|mannen)\b", re.IGNORECASE)
+_NON_ETHNIC_AFTER = re.compile(r"\s{0,20}(?:hair|eyes|dress|lingerie|car|friday|book|card|list|ops|market|boots|stockings|tea|food)\b", re.IGNORECASE)
 
 _COUNT_WORDS = {
     "two": 2, "2": 2, "twee": 2, "zwei": 2, "deux": 2, "dos": 2, "due": 2, "dwie": 2, "doua": 2, "două": 2, "duas": 2,

@@ -15,7 +15,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
 _BLOCK_END_RE = re.compile(r"<br\s*/?>|</(?:p|div|li|tr|h[1-6]|ul|ol|table|section|article|blockquote)\s*>", re.IGNORECASE)
-_TAG_RE = re.compile(r"<[a-zA-Z/!][^>]*>")
+_TAG_RE = re.compile(r"<[a-zA-Z/!][^<>]*>")  # no '<' inside: an unclosed "<a <a <a" is read once
 _CP1252_EXTRA = "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 _MOJIBAKE_RE = re.compile(rf"(?:[\u00c2-\u00f4](?:[\u0080-\u00bf]|[{_CP1252_EXTRA}]){{1,3}})+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -24,7 +24,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # isolates and marks, zero-width spaces and joiners, word joiner, invisible operators, BOM, soft hyphen.
 _INVISIBLE_RE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e]")
 _BOILERPLATE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "form", "iframe")
-MAX_TEXT_CHARS = 100_000
+MAX_TEXT_CHARS = 1_000_000  # a safety bound for every caller; analysis cuts to limits.text_chars
 MAX_IMAGES = 50
 
 

@@ -44,11 +44,13 @@ class Source:
     page: RawPage
 
 
-def load_analyzer() -> Analyze:
-    """The analyser, its models loaded now: loading them holds the GIL for seconds, which must not
-    happen inside the first batch, where it would starve the consumer's heartbeat."""
-    from pipelines.analysis import analyze
+def load_analyzer(settings: Settings) -> Analyze:
+    """The analyser, bounded by ``settings.limits``, its models loaded now: loading them holds the
+    GIL for seconds, which must not happen inside the first batch, where it would starve the
+    consumer's heartbeat."""
+    from pipelines.analysis import analyze, configure
 
+    configure(settings.limits)
     body = "<html><body><h1>Warm up</h1><p>Call 0151 1234 5678, 22 years, new in town.</p></body></html>"
     analyze(
         RawPage(
@@ -85,9 +87,9 @@ class EnrichHandler(Handler):
     def start(self, loop: ConsumerLoop) -> None:
         from vigil.core.elastic import client
 
-        self.analyze = self.analyze or load_analyzer()
+        self.analyze = self.analyze or load_analyzer(self.settings)
         self.es = client(self.settings.es, max_retries=0)
-        self.indexer = Indexer(self.es, self.settings.es.indices)
+        self.indexer = Indexer(self.es, self.settings.es.indices, self.settings.limits)
         self.events = EventPublisher(loop.producer, self.settings.kafka.topics.ad_events)
         self.links = LinkPublisher(loop.producer, self.settings.kafka.topics.network_links, self.settings.networks)
         try:

@@ -115,6 +115,7 @@ class SiteSpider(scrapy.Spider):
         crawler.settings.setdict(overrides, priority="spider")
         spider.max_pages = overrides["VIGIL_MAX_PAGES"]
         spider.max_body_bytes = config.crawl.max_body_bytes
+        spider.field_chars = config.limits.field_chars
         spider.html_types = crawler.settings.getlist("VIGIL_HTML_TYPES")
         spider.header_names = crawler.settings.getlist("VIGIL_RECORD_HEADERS")
         spider.items_limit = config.crawl.max_items_per_page
@@ -424,7 +425,7 @@ class SiteSpider(scrapy.Spider):
             render_mode=self.route.render_mode,
             country=self.profile.country,
             language_hint=self.profile.language,
-            fields=extract_fields(response, self.profile) if page_type == "ad" else {},
+            fields=extract_fields(response, self.profile, self.field_chars) if page_type == "ad" else {},
             body=body.text,
             body_sha256=body.sha256,
             body_bytes=body.size,

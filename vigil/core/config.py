@@ -270,6 +270,29 @@ class CrawlSettings(Section):
     browser_user: str = Field("vigil-browser", description="system user Chromium runs as when the crawler is root")
 
 
+class LimitsSettings(Section):
+    """Bounds on what one hostile page can cost; each hit is counted in ``vigil_limits_hit_total``
+    (label ``limit`` = the key's name) and listed in docs/operations.md."""
+
+    field_chars: int = Field(65536, ge=256, description="characters kept of one profile field (crawler)")
+    text_chars: int = Field(
+        100_000, ge=1000, le=1_000_000, description="characters of an ad's text that analysis reads"
+    )
+    entity_spans_per_value: int = Field(5, ge=1, description="occurrences kept of one entity value")
+    entity_values_per_type: int = Field(200, ge=1, description="distinct values kept per entity type")
+    evidence_spans: int = Field(10, ge=1, description="evidence spans kept per indicator hit")
+    analysis_seconds: float = Field(5.0, gt=0, description="CPU seconds analysis may spend on one page")
+    document_bytes: int = Field(
+        2 * 1024 * 1024, ge=64 * 1024, description="an ad document larger than this is trimmed before indexing"
+    )
+    nested_objects: int = Field(
+        5000, ge=100, le=10000, description="entities kept in one ad document (ES refuses > 10,000 nested)"
+    )
+    bulk_bytes: int = Field(
+        10 * 1024 * 1024, ge=64 * 1024, description="largest Elasticsearch bulk request (server default 100 MB)"
+    )
+
+
 class SchedulerSettings(Section):
     """The watch scheduler: where its job store lives, how runs are spread, who may publish."""
 
@@ -424,6 +447,7 @@ class Settings(BaseSettings):
     tor: TorSettings = TorSettings()
     stack: StackSettings = StackSettings()
     crawl: CrawlSettings = CrawlSettings()
+    limits: LimitsSettings = LimitsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()

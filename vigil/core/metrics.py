@@ -23,6 +23,9 @@ CONSUMER_LAG = Gauge("vigil_consumer_lag", "Records behind the end of the topic"
 ES_STATUS = Gauge(
     "vigil_elasticsearch_status", "Cluster health as the enrich workers see it: 0 green, 1 yellow, 2 red, 3 unreachable"
 )
+LIMITS_HIT = Counter(
+    "vigil_limits_hit_total", "Bounds applied to oversized or hostile input (see docs/operations.md)", ["limit"]
+)
 EVENTS_PUBLISHED = Counter("vigil_ad_events_total", "Ad events published", ["event_type"])
 
 IMAGE_ADS = Counter("vigil_image_ads_total", "Ad events seen by the image worker", ["outcome"])

@@ -348,6 +348,12 @@ class AdDocument(Record):
     analyzer_version: str = Field("", description="the analyser that produced this content (see pipelines.analysis)")
     signature: list[int] = Field(default_factory=list, description="near-duplicate signature (MinHash)")
     cluster_id: str | None = None
+    analysis_truncated: bool = Field(
+        False, description="a bound cut this ad's analysis or document short (see truncated_by)"
+    )
+    truncated_by: list[str] = Field(
+        default_factory=list, description="the limits that applied: LimitsSettings key names"
+    )
     network_id: str | None = Field(None, description="set by the network worker (docs/networks.md)")
     fetched_at: datetime | None = None
     first_seen: datetime | None = None

@@ -222,8 +222,10 @@ class Kafka:
             path.write_text(fresh + "\n")
         return path.read_text().strip()
 
-    def format_storage(self, server: Path) -> None:
-        cluster_id = self.cluster_id()
+    def format_storage(self, server: Path, cluster_id: str | None = None) -> None:
+        """Format the KRaft log directory. The id is base64url, so it may begin with ``-``: it is
+        passed as ``--cluster-id=ID``, which the argument parser cannot read as another option."""
+        cluster_id = cluster_id or self.cluster_id()
         # One node bootstraps its own quorum; a cluster's voters are static (controller.quorum.voters).
         quorum = ["--standalone"] if self.nodes == 1 else []
         cmd = [

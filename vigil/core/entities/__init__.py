@@ -8,8 +8,14 @@ Types: phone (E.164), email (lower-case), wallet (canonical address), handle
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from vigil.core.config import LimitsSettings
 from vigil.core.entities import emails, handles, onions, phones, urls, wallets
+from vigil.core.entities.spans import Spans, masked
+from vigil.core.metrics import LIMITS_HIT
 from vigil.core.records import Entity
 
 ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url", "image")
@@ -57,62 +63,134 @@ def detect(value: str, region: phones.Regions = None) -> tuple[str, str] | None:
     return None
 
 
-def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(s < end and start < e for s, e in spans)
+@dataclass
+class EntityScan:
+    """What find_entities found, and which bounds cut it short (names of LimitsSettings keys)."""
+
+    entities: list[Entity]
+    truncated: set[str] = field(default_factory=set)
+
+
+def bound_occurrences(entities: list[Entity], spans_per_value: int, values_per_type: int) -> EntityScan:
+    """The first ``spans_per_value`` occurrences of each value and the first ``values_per_type``
+    values of each type (in order of appearance): a page repeating one address 12,000 times, or
+    listing 15,000 addresses, yields a bounded list."""
+    kept: list[Entity] = []
+    spans: Counter[tuple[str, str]] = Counter()
+    values: Counter[str] = Counter()
+    truncated: set[str] = set()
+    for entity in entities:
+        key = (entity.type, entity.value)
+        if key not in spans:
+            if values[entity.type] >= values_per_type:
+                truncated.add("entity_values_per_type")
+                continue
+            values[entity.type] += 1
+        if spans[key] >= spans_per_value:
+            truncated.add("entity_spans_per_value")
+            continue
+        spans[key] += 1
+        kept.append(entity)
+    return EntityScan(kept, truncated)
 
 
 def find_entities(text: str, region: phones.Regions = None) -> list[Entity]:
-    """All entities in ``text`` with their spans, in order of appearance. ``region``: the region,
-    or candidate regions in order, in which national phone numbers are read."""
+    """All entities in ``text`` with their spans, in order of appearance, within the default bounds
+    (see scan_entities). ``region``: the region, or candidate regions in order, in which national
+    phone numbers are read."""
+    return scan_entities(text, region).entities
+
+
+def scan_entities(
+    text: str,
+    region: phones.Regions = None,
+    *,
+    spans_per_value: int | None = None,
+    values_per_type: int | None = None,
+    expired: Callable[[], bool] | None = None,
+) -> EntityScan:
+    """Entities in ``text``, bounded (LimitsSettings' entity_* keys by default). ``expired`` is
+    asked between entity types: once it says yes the remaining types are skipped and the scan
+    reports ``analysis_seconds``. Overlap checks are O(log n), so the scan is O(n log n)."""
+    defaults = LimitsSettings()
     found: list[Entity] = []
-    taken: list[tuple[int, int]] = []
+    taken = Spans()
+    truncated: set[str] = set()
+
+    def out_of_time() -> bool:
+        if expired is not None and expired():
+            truncated.add("analysis_seconds")
+            return True
+        return False
 
     for match, host in onions.find_onions(text):
         found.append(Entity(type="onion", value=host, raw=match.group(0), start=match.start(), end=match.end()))
     for start, end, value in urls.find_urls(text):
-        taken.append((start, end))
+        taken.add(start, end)
         if ".onion" not in value:
             found.append(Entity(type="url", value=value, raw=text[start:end], start=start, end=end))
-    for start, end, value, obfuscated in emails.find_emails(text):
-        if _overlaps(start, end, taken):
-            continue
-        taken.append((start, end))
-        found.append(
-            Entity(type="email", value=value, raw=text[start:end], start=start, end=end, obfuscated=obfuscated)
-        )
-    for match, wallet in wallets.find_wallets(text):
-        taken.append(match.span())
-        found.append(
-            Entity(
-                type="wallet", value=wallet.address, kind=wallet.chain, raw=match.group(0),
-                start=match.start(), end=match.end(),
+    if not out_of_time():
+        # find_emails yields no two overlapping addresses, so checking against the URLs alone is
+        # checking against everything taken so far.
+        addresses = []
+        for start, end, value, obfuscated in emails.find_emails(text):
+            if not taken.overlaps(start, end):
+                addresses.append((start, end))
+                found.append(
+                    Entity(type="email", value=value, raw=text[start:end], start=start, end=end, obfuscated=obfuscated)
+                )
+        for start, end in addresses:
+            taken.add(start, end)
+    if not out_of_time():
+        for match, wallet in wallets.find_wallets(text):
+            taken.add(*match.span())
+            found.append(
+                Entity(
+                    type="wallet", value=wallet.address, kind=wallet.chain, raw=match.group(0),
+                    start=match.start(), end=match.end(),
+                )
             )
-        )
-    for handle in handles.find_handles(text):
-        found.append(
-            Entity(
-                type="handle", value=handle.value, kind=handle.platform, raw=handle.raw,
-                start=handle.start, end=handle.end,
+    if not out_of_time():
+        for handle in handles.find_handles(text):
+            found.append(
+                Entity(
+                    type="handle", value=handle.value, kind=handle.platform, raw=handle.raw,
+                    start=handle.start, end=handle.end,
+                )
             )
+            if handle.platform == "whatsapp" and handle.value.startswith("whatsapp:+"):
+                taken.add(handle.start, handle.end)
+                e164 = handle.value.split(":", 1)[1]
+                found.append(Entity(type="phone", value=e164, raw=handle.raw, start=handle.start, end=handle.end))
+    if not out_of_time():
+        # Digits inside URLs, addresses and wallets are blanked rather than passed as exclusions:
+        # same offsets, no per-digit search through thousands of spans.
+        bounded_numbers = bound_occurrences(
+            [
+                Entity(type="phone", value=p.e164, raw=p.raw, start=p.start, end=p.end, obfuscated=p.obfuscated)
+                for p in phones.find_phones(masked(text, taken), region)
+            ],
+            spans_per_value or defaults.entity_spans_per_value,
+            values_per_type or defaults.entity_values_per_type,
         )
-        if handle.platform == "whatsapp" and handle.value.startswith("whatsapp:+"):
-            taken.append((handle.start, handle.end))
-            e164 = handle.value.split(":", 1)[1]
-            found.append(Entity(type="phone", value=e164, raw=handle.raw, start=handle.start, end=handle.end))
-    numbers = list(phones.find_phones(text, region, exclude=taken))
-    for phone in numbers:
-        found.append(
-            Entity(
-                type="phone", value=phone.e164, raw=phone.raw, start=phone.start, end=phone.end,
-                obfuscated=phone.obfuscated,
-            )
-        )
-    for handle in handles.find_messenger_numbers(text, [(p.start, p.end, p.e164) for p in numbers]):
-        found.append(
-            Entity(
-                type="handle", value=handle.value, kind=handle.platform, raw=handle.raw,
-                start=handle.start, end=handle.end,
-            )
-        )
+        numbers = bounded_numbers.entities
+        truncated |= bounded_numbers.truncated
+        found += numbers
+        if not out_of_time():
+            for handle in handles.find_messenger_numbers(text, [(p.start, p.end, p.value) for p in numbers]):
+                found.append(
+                    Entity(
+                        type="handle", value=handle.value, kind=handle.platform, raw=handle.raw,
+                        start=handle.start, end=handle.end,
+                    )
+                )
     found.sort(key=lambda e: (e.start, e.type))
-    return found
+    scan = bound_occurrences(
+        found,
+        spans_per_value or defaults.entity_spans_per_value,
+        values_per_type or defaults.entity_values_per_type,
+    )
+    scan.truncated |= truncated
+    for limit in sorted(scan.truncated):
+        LIMITS_HIT.labels(limit).inc()
+    return scan

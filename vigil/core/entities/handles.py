@@ -172,7 +172,9 @@ _BEFORE_NUMBER_GAP = re.compile(
     rf"[\s:=\-–>.()/&]*(?:(?:{_LINK_WORDS})\.?(?![^\W\d_])[\s:=\-–>()/&]*){{0,3}}", re.IGNORECASE
 )
 _AFTER_NUMBER_GAP = re.compile(r"[^\d.!?:@\n\r]{1,25}")
-_NAME_FOLLOWS = re.compile(r"\s*(?:id|name|username|nick)?\s*(?:[:=@]|[-–]\s*@?)\s*@?[^\W\d_]", re.IGNORECASE)
+# Read right after a messenger word (never from inside a run of spaces), possessively: "WhatsApp"
+# followed by 100,000 spaces is read once, not split between the \s* in every way.
+_NAME_FOLLOWS = re.compile(r"(?<!\s)\s*+(?:id|name|username|nick)?\s*+(?:[:=@]|[-–]\s*+@?)\s*+@?[^\W\d_]", re.IGNORECASE)
 
 
 def find_messenger_numbers(text: str, phones: Iterable[tuple[int, int, str]]) -> Iterator[HandleMatch]:

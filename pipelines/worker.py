@@ -193,6 +193,8 @@ def run_enrich_worker(
         group=group,
         topic=settings.kafka.topics.pages_raw,
         batch_size=batch_size,
-        max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
+        # A batch of pages that each use their whole analysis budget must not get the worker
+        # evicted from its group (and the batch handed to the next worker, for ever).
+        max_poll_interval_ms=max(MAX_POLL_INTERVAL_MS, int(batch_size * settings.limits.analysis_seconds * 1500)),
     )
     return loop.run()

@@ -65,6 +65,7 @@ class AddressGuard:
         self.resolve_locally = resolve_locally
         self.max_hosts = max_hosts
         self._decided: dict[str, Decision] = {}
+        self._resolving: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def known(self, host: str) -> Decision | None:
@@ -79,11 +80,20 @@ class AddressGuard:
         decided = self._decided.get(host)
         if decided is not None:
             return decided
-        if len(self._decided) >= self.max_hosts:
-            return Decision(f"more than crawl.max_hosts ({self.max_hosts}) hosts in one crawl")
-        decision = self._decide(host, port)
         with self._lock:
-            return self._decided.setdefault(host, decision)
+            if len(self._decided) >= self.max_hosts:
+                return Decision(f"more than crawl.max_hosts ({self.max_hosts}) hosts in one crawl")
+            host_lock = self._resolving.setdefault(host, threading.Lock())
+        # Requests racing for a new host (a page's script, image and iframe at once) wait for the
+        # one resolution instead of each resolving it: one lookup, one pin.
+        with host_lock:
+            decided = self._decided.get(host)
+            if decided is None:
+                decided = self._decide(host, port)
+                with self._lock:
+                    self._decided[host] = decided
+                    self._resolving.pop(host, None)
+            return decided
 
     def _decide(self, host: str, port: int) -> Decision:
         if not self.resolve_locally and literal(host) is None:

@@ -36,6 +36,7 @@ def _settings(home, bport: int, cport: int, user: str | None, password: str | No
             "pages_raw": f"{PREFIX}pages",
             "pages_dlq": f"{PREFIX}dlq",
             "ad_events": f"{PREFIX}events",
+            "network_links": f"{PREFIX}links",
         },
     }
     if user is not None:
@@ -170,7 +171,7 @@ def test_vigil_clients_with_sasl_scram_and_acls(sasl_broker):
                 failing.close(timeout=2)
 
     # Authenticated, but outside the ACLs: refused by the authorizer.
-    outside = producer(settings.kafka, max_block_ms=8000, request_timeout_ms=5000, retries=0)
+    outside = producer(settings.kafka, max_block_ms=8000, request_timeout_ms=5000, retries=0, enable_idempotence=False)
     try:
         with pytest.raises((kerrors.TopicAuthorizationFailedError, kerrors.KafkaTimeoutError)):
             outside.send("forbidden.topic", value=b"x").get(10)

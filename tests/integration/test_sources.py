@@ -283,9 +283,11 @@ def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_en
         post = site.add_post(
             "Just arrived in Leeds: two new girls, discreet, call 07520 659999 before Sunday."
         )
-        assert wait_for(lambda: hook.about(post["url"]), timeout=INTERVAL + 40), tails()
+        # Alerts are inert and name the ad by its key (profile:item id), not by its URL.
+        key = f"Ad: channel-preview:{post['id']}"
+        assert wait_for(lambda: hook.about(key), timeout=INTERVAL + 40), tails()
         time.sleep(INTERVAL * 2 + 2)  # at least two more re-crawls: they must not alert again
-        alerts = hook.about(post["url"])
+        alerts = hook.about(key)
         assert len(alerts) == 1 and len(hook.posts) == 1, [p.body for p in hook.posts]
         assert "new-in-channel" in alerts[0].body
         newer = [j for j in finished(settings, "channel-preview", baseline=False) if j["new_ads"]]

@@ -370,7 +370,7 @@ def test_a_crawl_survives_losing_a_broker_and_an_es_node(cluster, cluster_env, t
 
         def settled() -> bool:
             statuses = Counter(a["status"] for a in alerts_found())
-            return statuses["delivered"] == len(hook.posts) and statuses["pending"] <= skipped
+            return statuses["sent"] == len(hook.posts) and statuses["pending"] <= skipped
 
         assert wait_for(quietly(settled), timeout=60, interval=1), (
             f"{Counter(a['status'] for a in alerts_found())}, {len(hook.posts)} posts, {skipped} skipped"

@@ -409,9 +409,11 @@ def test_elasticsearch_outage_of_20_seconds_loses_nothing(vigil_env, stack_io, s
     proxy = OutageProxy(vigil_env.settings.es.port)
     proxy.open()
     ads_alias = vigil_env.settings.es.indices.ads
-    worker = start_worker(
-        "--group", "g-outage", "--batch-size", "10", env={"VIGIL_ES_URL": f"http://127.0.0.1:{proxy.port}"}
-    )
+    es = vigil_env.settings.es
+    env = {"VIGIL_ES_URL": f"http://127.0.0.1:{proxy.port}"}
+    if es.username:  # an ES named by URL is external: its credentials come from the environment too
+        env.update(VIGIL_ES_USERNAME=es.username, VIGIL_ES_PASSWORD=es.password.get_secret_value())
+    worker = start_worker("--group", "g-outage", "--batch-size", "10", env=env)
     try:
         stack_io.send(simple_ads(20))
         assert wait_for(lambda: stack_io.caught_up("g-outage"), timeout=60), worker.log()[-3000:]

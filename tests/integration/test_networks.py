@@ -122,7 +122,12 @@ def caught_up(settings, group: str, topic: str) -> bool:
 
 
 def ad_networks(es, alias: str) -> dict[str, str | None]:
-    es.indices.refresh(index=alias)
+    from elasticsearch import NotFoundError
+
+    try:
+        es.indices.refresh(index=alias)
+    except NotFoundError:
+        return {}  # no ad written yet
     hits = es.search(index=alias, size=10000, source=["ad_key", "network_id"])["hits"]["hits"]
     return {h["_source"]["ad_key"]: h["_source"].get("network_id") for h in hits}
 

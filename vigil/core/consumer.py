@@ -36,7 +36,9 @@ log = structlog.get_logger("vigil.consumer")
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 15.0
-RETRIABLE_HTTP = frozenset({408, 429, 502, 503, 504})
+# 401/403: credentials or roles are wrong. Waiting (for an operator) loses nothing; dead-lettering
+# every record of the stream because of a configuration error would.
+RETRIABLE_HTTP = frozenset({401, 403, 408, 429, 502, 503, 504})
 
 
 class Retriable(Exception):

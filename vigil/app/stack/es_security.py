@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -157,8 +158,15 @@ def configure(settings: Settings, url: str) -> dict:
     """Once ES answers: the trial licence (document-level security needs it); the users log in."""
     data = load(settings)
     elastic = ("elastic", data.get("elastic", ""))
+    deadline = time.monotonic() + 60
     status, licence = request(f"{url}/_license", auth=elastic)
-    if status != 200:
+    # A node that has just formed its cluster answers 404 until its basic licence is generated.
+    while status == 404 and time.monotonic() < deadline:
+        time.sleep(1)
+        status, licence = request(f"{url}/_license", auth=elastic)
+    if status == 404:
+        licence = {}
+    elif status != 200:
         raise StackError(f"elasticsearch refused the stack's own credentials (HTTP {status}): {licence}")
     kind = licence.get("license", {}).get("type")
     if kind not in ("trial", "platinum", "enterprise"):

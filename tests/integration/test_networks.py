@@ -236,8 +236,8 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
     data = yaml.safe_load(vigil_env.config_path.read_text())
     replay = {
         **data,
-        "kafka": {"topics": {k: (v if k == "pages_raw" else v + ".r2") for k, v in data["kafka"]["topics"].items()}},
-        "es": {"indices": {k: v.replace(f"test-{vigil_env.uid}-", f"test-{vigil_env.uid}-r2-") for k, v in data["es"]["indices"].items()}},
+        "kafka": {**data["kafka"], "topics": {k: (v if k == "pages_raw" else v + ".r2") for k, v in data["kafka"]["topics"].items()}},
+        "es": {**data["es"], "indices": {k: v.replace(f"test-{vigil_env.uid}-", f"test-{vigil_env.uid}-r2-") for k, v in data["es"]["indices"].items()}},
     }  # fmt: skip
     replay_path = tmp_path / "replay.yaml"
     replay_path.write_text(yaml.safe_dump(replay))

@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fixture_site.served import ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 CHANNEL = "vigilchan"
@@ -298,8 +299,10 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-class FeedSite:
+class FeedSite(ServedSite):
     """The four families, served from a thread; a context manager."""
+
+    name = "fixture-feeds"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.feeds = Feeds()
@@ -326,22 +329,8 @@ class FeedSite:
         with self.feeds.lock:
             return self.feeds.not_modified[path]
 
-    def start(self) -> FeedSite:
-        handler = type("BoundFeedHandler", (Handler,), {"feeds": self.feeds})
-        self._http = LocalHTTPServer(handler, self.host, self.port, name="fixture-feeds").start()
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
-
-    def __enter__(self) -> FeedSite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type:
+        return type("BoundFeedHandler", (Handler,), {"feeds": self.feeds})
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import brotli
 
+from tests.fixture_site.served import ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 NORMAL_ADS = 12
@@ -46,8 +47,10 @@ def normal_ad(n: int) -> bytes:
     ).encode()
 
 
-class HostileSite:
+class HostileSite(ServedSite):
     """The board, served from a thread on a free loopback port."""
+
+    name = "hostile-site"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host, self.port = host, port
@@ -211,7 +214,7 @@ class HostileSite:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def start(self) -> HostileSite:
+    def handler(self) -> type:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -221,17 +224,4 @@ class HostileSite:
             def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
                 site.handle(self)
 
-        self._http = LocalHTTPServer(Handler, self.host, self.port, name="hostile-site").start()
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
-
-    def __enter__(self) -> HostileSite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler

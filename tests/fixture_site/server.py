@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import phonenumbers
 import yaml
 
+from tests.fixture_site.served import ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 HERE = Path(__file__).resolve().parent
@@ -290,8 +291,10 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-class FixtureSite:
+class FixtureSite(ServedSite):
     """The board, served from a thread; a context manager (start/stop also work)."""
+
+    name = "fixture-site"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, real_ads: bool = True, blocked_host: str = "127.0.0.2"):
         ads = [dict(a) for a in load_ads()]
@@ -349,22 +352,8 @@ class FixtureSite:
             self._bomb = gzip.compress(b"<html><body>" + b"\0" * BOMB_BYTES, compresslevel=9)
         return self._bomb
 
-    def start(self) -> FixtureSite:
-        handler = type("BoundHandler", (Handler,), {"board": self.board, "site": self})
-        self._http = LocalHTTPServer(handler, self.host, self.port, name="fixture-site").start()
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
-
-    def __enter__(self) -> FixtureSite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type:
+        return type("BoundHandler", (Handler,), {"board": self.board, "site": self})
 
 
 def main() -> None:

@@ -151,24 +151,6 @@ class Process:
 
 
 @pytest.fixture
-def processes():
-    """Processes stopped after the test; their logs are printed (pytest shows them on failure)."""
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
-    for process in started:
-        print(process.tail())
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-    yield hook
-    hook.close()
-
-
-@pytest.fixture
 def mailbox():
     box = Mailbox()
     yield box

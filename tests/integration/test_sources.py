@@ -20,7 +20,7 @@ from tests.fixture_site.feeds import FeedSite
 from tests.fixture_site.notices import NoticeSite
 from tests.helpers import wait_for
 from tests.integration.test_crawl import read_pages, run_json, with_config, write_profile
-from tests.integration.test_monitoring import Process, Webhook, configure, finished
+from tests.integration.test_monitoring import Process, configure, finished
 from vigil.core.records import AdEvent
 
 pytestmark = pytest.mark.integration
@@ -228,31 +228,13 @@ def test_unseen_feed_layout_crawls_completely_from_a_docs_only_profile(vigil_env
 INTERVAL = 5.0
 
 
-@pytest.fixture
-def workers():
-    """Vigil processes (test_monitoring's Process), stopped after the test; their logs printed."""
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
-    for process in started:
-        print(process.tail())
-
-
-@pytest.fixture
-def hook():
-    receiver = Webhook()
-    yield receiver
-    receiver.close()
-
-
 @pytest.mark.timeout(300)
-def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_env, tmp_path, workers, hook):
+def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_env, tmp_path, processes, webhook):
     """Scheduler, crawl, enrich and alerts workers as workers, watching the channel preview: the
     baseline raises nothing, re-crawls stop at the first known post, one new post is one alert."""
     rules = {
         "rules": [{"id": "new-in-channel", "when": {"new_ad": True, "profiles": ["channel-preview"]}}],
-        "subscribers": [{"id": "ops", "urls": [hook.url], "rules": ["new-in-channel"], "digest": 0}],
+        "subscribers": [{"id": "ops", "urls": [webhook.url], "rules": ["new-in-channel"], "digest": 0}],
     }
     configure(vigil_env, tmp_path, rules, crawl={"validators_dir": str(tmp_path / "validators")})
     settings = vigil_env.settings
@@ -263,13 +245,13 @@ def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_en
         assert added.returncode == 0, added.stderr
 
         uid = vigil_env.uid
-        workers.append(Process(vigil_env, "enrich", "worker", "enrich", "--group", f"test-{uid}-enrich"))
-        workers.append(Process(vigil_env, "alerts", "worker", "alerts"))
-        workers.append(Process(vigil_env, "crawl", "worker", "crawl", "--slots", "1"))
-        workers.append(Process(vigil_env, "scheduler", "scheduler"))
+        processes.append(Process(vigil_env, "enrich", "worker", "enrich", "--group", f"test-{uid}-enrich"))
+        processes.append(Process(vigil_env, "alerts", "worker", "alerts"))
+        processes.append(Process(vigil_env, "crawl", "worker", "crawl", "--slots", "1"))
+        processes.append(Process(vigil_env, "scheduler", "scheduler"))
 
         def tails() -> str:
-            return "\n".join(p.tail() for p in workers)
+            return "\n".join(p.tail() for p in processes)
 
         assert wait_for(lambda: finished(settings, "channel-preview", baseline=True), timeout=90), tails()
         baseline = finished(settings, "channel-preview", baseline=True)[0]
@@ -278,17 +260,17 @@ def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_en
         recrawl = finished(settings, "channel-preview", baseline=False)[0]
         assert recrawl["new_ads"] == 0 and recrawl["pages"] == 1, recrawl
         time.sleep(1)
-        assert not hook.posts, "the baseline raised alerts"
+        assert not webhook.posts, "the baseline raised alerts"
 
         post = site.add_post(
             "Just arrived in Leeds: two new girls, discreet, call 07520 659999 before Sunday."
         )
         # Alerts are inert and name the ad by its key (profile:item id), not by its URL.
         key = f"Ad: channel-preview:{post['id']}"
-        assert wait_for(lambda: hook.about(key), timeout=INTERVAL + 40), tails()
+        assert wait_for(lambda: webhook.about(key), timeout=INTERVAL + 40), tails()
         time.sleep(INTERVAL * 2 + 2)  # at least two more re-crawls: they must not alert again
-        alerts = hook.about(key)
-        assert len(alerts) == 1 and len(hook.posts) == 1, [p.body for p in hook.posts]
+        alerts = webhook.about(key)
+        assert len(alerts) == 1 and len(webhook.posts) == 1, [p.body for p in webhook.posts]
         assert "new-in-channel" in alerts[0].body
         newer = [j for j in finished(settings, "channel-preview", baseline=False) if j["new_ads"]]
         assert [j["new_ads"] for j in newer] == [1], newer

@@ -20,7 +20,7 @@ from scheduler.lease import leases_table
 from scheduler.service import JOBS_TABLE, LEASE_NAME
 from scheduler.watches import engine_for
 from tests.helpers import wait_for
-from tests.integration.test_monitoring import Process, configure, crawl_jobs, processes  # noqa: F401 - a fixture
+from tests.integration.test_monitoring import Process, configure, crawl_jobs
 
 pytestmark = pytest.mark.integration
 

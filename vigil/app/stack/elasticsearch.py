@@ -212,7 +212,7 @@ class Elasticsearch:
         )
         env.pop("JAVA_HOME", None)
         if self.secured:
-            es_security.keystore_bootstrap(self.home, env, self.settings)
+            es_security.keystore_bootstrap(self.home, env, self.settings, account)
             es_security.file_realm(self.home, env, self.settings)
             if account is not None:
                 accounts.chown_tree(account, self.config_dir)

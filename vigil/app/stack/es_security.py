@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pwd
 import secrets
 import subprocess
 import time
@@ -30,6 +31,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from vigil.app.stack import accounts
 from vigil.app.stack.errors import StackError
 from vigil.core.config import CREDENTIALS_FILE, Settings
 
@@ -89,8 +91,11 @@ def save(settings: Settings, data: dict) -> None:
     os.replace(temporary, path)
 
 
-def keystore_bootstrap(home: Path, env: dict[str, str], settings: Settings) -> None:
-    """Before ES's first secured start: the ``elastic`` password into its keystore (once)."""
+def keystore_bootstrap(home: Path, env: dict[str, str], settings: Settings, account: pwd.struct_passwd | None = None) -> None:
+    """Before ES's first secured start: the ``elastic`` password into its keystore (once).
+
+    The tool runs as ES's own account: it refuses to rewrite a keystore another user owns.
+    """
     data = load(settings)
     if data.get("elastic"):
         return
@@ -98,8 +103,8 @@ def keystore_bootstrap(home: Path, env: dict[str, str], settings: Settings) -> N
     tool = str(home / "bin" / "elasticsearch-keystore")
     keystore = Path(env["ES_PATH_CONF"]) / "elasticsearch.keystore"
     if not keystore.exists():
-        _run([tool, "create"], env)
-    _run([tool, "add", "-x", "-f", "bootstrap.password"], env, stdin=password)
+        _run(accounts.setpriv(account, [tool, "create"]), env)
+    _run(accounts.setpriv(account, [tool, "add", "-x", "-f", "bootstrap.password"]), env, stdin=password)
     save(settings, {**data, "elastic": password})
 
 

@@ -150,6 +150,7 @@ class Indices(Section):
     audit: str = "vigil-audit"
     networks: str = "vigil-networks"
     network_state: str = "vigil-network-state"
+    ad_versions: str = "vigil-ad-versions"
 
 
 class ElasticsearchSettings(Section):
@@ -370,6 +371,34 @@ class FilesRetentionSettings(Section):
     report_days: int | None = Field(None, ge=1, description="default retention_days")
 
 
+class EvidenceSettings(Section):
+    """Court-grade evidence (docs/evidence.md): WARC captures, screenshots, signed manifests."""
+
+    store: str = Field(
+        "", description="where evidence goes: empty = <state_dir>/evidence, or s3://BUCKET[/PREFIX]"
+    )
+    s3_endpoint_url: str | None = Field(None, description="an S3-compatible server; None = AWS")
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = Field(None, description="else boto3's own chain (AWS_ACCESS_KEY_ID, ...)")
+    s3_secret_key: SecretStr | None = None
+    capture: bool = Field(True, description="the crawler writes every fetch to WARC files in the store")
+    warc_max_bytes: int = Field(
+        1_000_000_000, ge=4096, description="a WARC file is closed and stored once it reaches this size"
+    )
+    screenshots: bool = Field(True, description="full-page PNG of render_js pages (images blocked unless allowed)")
+    retention_days: int | None = Field(
+        None, ge=1, description="evidence older than this is deleted unless on hold; default retention_days"
+    )
+    manifest_interval_hours: float = Field(24.0, gt=0, description="one signed manifest per period")
+    signing_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM); default <state_dir>/evidence-signing.pem, made on first use; "
+        "VIGIL_EVIDENCE_SIGNING_KEY (PEM text) overrides",
+    )
+    signing_key: SecretStr | None = None
+    tsa_url: str | None = Field(None, description="an RFC 3161 time-stamp authority for manifests")
+
+
 class ImagesSettings(Section):
     """The image worker (docs/images.md); what a site allows is in its profile's ``images`` key."""
 
@@ -454,6 +483,7 @@ class Settings(BaseSettings):
     files_retention: FilesRetentionSettings = FilesRetentionSettings()
     images: ImagesSettings = ImagesSettings()
     networks: NetworksSettings = NetworksSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
 
     @classmethod
     def settings_customise_sources(

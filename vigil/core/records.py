@@ -43,6 +43,19 @@ class Record(BaseModel):
         return cls.model_validate_json(value)
 
 
+class Capture(BaseModel):
+    """Where the bytes of one fetch, as received, are kept as evidence: a WARC response record in
+    the evidence store (docs/evidence.md). Written by the crawler, which alone has those bytes."""
+
+    warc_file: str = Field(description="object name of the WARC file in the evidence store")
+    offset: int = Field(description="byte offset of the response record in that (gzip) WARC file")
+    length: int = Field(description="bytes of the record (its gzip member) from offset")
+    record_id: str = Field(description="WARC-Record-ID of the response record, <urn:uuid:...>")
+    payload_sha256: str = Field(description="hex SHA-256 of the payload as received, before decoding")
+    screenshot: str | None = Field(None, description="object name of the full-page PNG (render_js only)")
+    screenshot_sha256: str | None = None
+
+
 class RawPage(Record):
     """One fetched page, or one ad item cut out of a page, as published by the crawlers to the
     raw-pages topic (key: canonical_url)."""
@@ -75,6 +88,7 @@ class RawPage(Record):
     item_of: str | None = Field(
         None, description="an item (ads.items): the canonical URL of the page or response it was cut from"
     )
+    capture: Capture | None = Field(None, description="the fetch in the evidence store; None when capture is off")
 
 
 class CrawlJob(Record):

@@ -1,7 +1,8 @@
 """Readable text out of an ad page: main text, title, image URLs, and text repair.
 
-Main text comes from trafilatura (boilerplate removal), falling back to selectolax's plain body
-text when trafilatura finds nothing. Mojibake from UTF-8 read as Windows-1252 ("â™¥" for "♥"),
+Main text is the densest block of the parsed page (selectolax), with trafilatura's boilerplate
+removal only for pages without a usable block, and the plain body text when the page is little
+more than the ad. Mojibake from UTF-8 read as Windows-1252 ("â™¥" for "♥"),
 common on ad sites, is repaired run by run so the rest of the text is untouched.
 """
 
@@ -27,7 +28,8 @@ _BOILERPLATE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "h
 _BLOCK_SELECTOR = "article, main, section, div, td, blockquote"
 MAX_BLOCKS = 400  # more blocks than this: trafilatura (stepping down re-reads sub-blocks)
 LINK_DENSITY = 0.5  # a block with more of its text in links is navigation (related ads, a menu)
-STEP_DOWN_SHARE = 0.8  # a sub-block with this share of its parent's text is where the ad is
+STEP_DOWN_SHARE = 0.8  # a sub-block with this share of its parent's text is where the ad is ...
+DOMINANCE = 6.0  # ... or more than half of it, and this many times as much as any other sub-block
 MAX_TEXT_CHARS = 1_000_000  # a safety bound for every caller; analysis cuts to limits.text_chars
 MAX_IMAGES = 50
 
@@ -102,28 +104,59 @@ def _letters(node: LexborNode) -> int:
     return len("".join(node.text(deep=True).split()))
 
 
+def _link_items(block: LexborNode) -> list[LexborNode]:
+    """The links in ``block``, a link in a list item as the whole item ("<li><a>Related ad</a>
+    <span>2 hours ago</span></li>" is navigation, all of it)."""
+    items: dict[int, LexborNode] = {}
+    for link in block.css("a"):
+        item, parent = link, link.parent
+        for _ in range(4):
+            if parent is None or parent.mem_id == block.mem_id:
+                break
+            if parent.tag == "li":
+                item = parent
+                break
+            parent = parent.parent
+        items.setdefault(item.mem_id, item)
+    return list(items.values())
+
+
+def _child_blocks(block: LexborNode, own: dict[int, int]) -> list[LexborNode]:
+    """The blocks directly inside ``block`` (no other block between them)."""
+    children = []
+    for inner in block.css(_BLOCK_SELECTOR):
+        parent = inner.parent
+        while parent is not None and parent.mem_id not in own:
+            parent = parent.parent
+        if parent is not None and parent.mem_id == block.mem_id:
+            children.append(inner)
+    return children
+
+
 def densest_block(clone: LexborHTMLParser) -> LexborNode | None:
     """The block holding the ad: from the block with the most text outside links, step down
-    into its largest sub-block while that one holds most of the text (a page wrapper, then the
-    content column, then the ad). None when the page has no blocks, or so many that reading them
-    one by one would cost more than a full extraction."""
+    into its largest sub-block while that one holds most of the text, or more than half of it and
+    ``DOMINANCE`` times as much as any other sub-block (a page wrapper, then the content column,
+    then the ad; not one of two blocks that share the ad). None when the page has no blocks, or so many that
+    reading them one by one would cost more than a full extraction."""
     blocks = clone.css(_BLOCK_SELECTOR)
     if not blocks or len(blocks) > MAX_BLOCKS:
         return None
     own: dict[int, int] = {}
     for block in blocks:
         total = _letters(block)
-        linked = sum(_letters(link) for link in block.css("a"))
+        linked = sum(_letters(item) for item in _link_items(block))
         own[block.mem_id] = total - linked if linked <= LINK_DENSITY * total else 0
     best = max(blocks, key=lambda b: own[b.mem_id])
     while own[best.mem_id] > 0:
-        inner = [b for b in best.css(_BLOCK_SELECTOR) if b.mem_id != best.mem_id]
-        if not inner:
+        children = sorted(_child_blocks(best, own), key=lambda b: own[b.mem_id], reverse=True)
+        if not children:
             break
-        largest = max(inner, key=lambda b: own.get(b.mem_id, 0))
-        if own.get(largest.mem_id, 0) < STEP_DOWN_SHARE * own[best.mem_id]:
+        largest, runner_up = own[children[0].mem_id], own[children[1].mem_id] if len(children) > 1 else 0
+        share = largest / own[best.mem_id]
+        if share < STEP_DOWN_SHARE and (share <= 0.5 or largest < DOMINANCE * runner_up):
             break
-        best = largest
+        best = children[0]
     return best if own[best.mem_id] > 0 else None
 
 

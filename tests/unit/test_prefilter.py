@@ -21,7 +21,7 @@ EXAMPLES = ["Sexy Asian girls, call now", "2 hot girls available", "Hi, I am 22 
 
 def labelled_texts() -> list[str]:
     texts = EXAMPLES + [json.loads(line)["text"] for name in ("ads", "decoys") for line in (DATA / f"{name}.jsonl").open(encoding="utf-8")]
-    return texts + [t for t in (DATA / "llm_ads.txt").read_text(encoding="utf-8").split("\n\n") if t.strip()]
+    return texts + [t for t in (DATA / "llm_ads.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
 
 
 def test_candidates_are_caseless_and_unicode_aware():

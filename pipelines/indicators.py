@@ -265,7 +265,8 @@ _OTHER_PAYMENT_RE = re.compile(
 
 def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     patterns = _compiled_params(indicator)
-    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope)
+    may_match = _params_prefilter(patterns).may_match(f"{findings.title}\n{findings.text}")
+    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope) if may_match else []
     if spans:
         return spans
     wallets = [e for e in findings.entities if e.type == "wallet"]
@@ -277,6 +278,11 @@ def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[In
 @lru_cache(maxsize=64)
 def _compiled_params_cached(indicator_id: str, patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return _compile_all(indicator_id, "params.patterns", list(patterns)) if patterns else ()
+
+
+@lru_cache(maxsize=64)
+def _params_prefilter(patterns: tuple[re.Pattern[str], ...]) -> PatternSet:
+    return PatternSet(patterns)
 
 
 def _compiled_params(indicator: Indicator) -> tuple[re.Pattern[str], ...]:

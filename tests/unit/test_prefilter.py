@@ -10,13 +10,19 @@ from pathlib import Path
 import pytest
 
 from pipelines import ages, people
-from pipelines.indicators import Findings, default_taxonomy, match_indicators
+from pipelines.indicators import (
+    Findings,
+    _compiled_params,
+    _params_prefilter,
+    default_taxonomy,
+    match_indicators,
+)
 from pipelines.prefilter import PatternSet
 
 DATA = Path(__file__).resolve().parents[1] / "eval" / "data"
 
 
-EXAMPLES = ["Sexy Asian girls, call now", "2 hot girls available", "Hi, I am 22 years old", "latina and ebony duo"]
+EXAMPLES = ["Sexy Asian girls, call now", "2 hot girls available", "Hi, I am 22 years old", "latina and ebony duo", "Payment via BTC only", "nur Krypto"]
 
 
 def labelled_texts() -> list[str]:
@@ -69,3 +75,12 @@ def test_extractors_skip_only_texts_none_of_their_regexes_match(prefiltered, reg
             assert prefiltered.may_match(text), text
         found += bool(list(finder(text)))
     assert found
+
+
+def test_crypto_payment_patterns_are_prefiltered_without_loss():
+    crypto = next(i for i in default_taxonomy().indicators if i.id == "crypto_only_payment")
+    regexes = _compiled_params(crypto)
+    for text in labelled_texts():
+        if any(regex.search(text) for regex in regexes):
+            assert _params_prefilter(regexes).may_match(text), text
+    assert "crypto_only_payment" in {hit.id for hit in match_indicators(Findings(text="Payment via BTC only"))}

@@ -26,7 +26,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _INVISIBLE_RE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e]")
 _BOILERPLATE_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "form", "iframe")
 _BLOCK_SELECTOR = "article, main, section, div, td, blockquote"
-MAX_BLOCKS = 400  # more blocks than this: trafilatura (stepping down re-reads sub-blocks)
+MAX_BLOCKS = 400  # more blocks than this, or nested deeper: trafilatura (each level re-reads the text below)
+MAX_BLOCK_DEPTH = 32
+MAX_LINKS = 5000
 LINK_DENSITY = 0.5  # a block with more of its text in links is navigation (related ads, a menu)
 STEP_DOWN_SHARE = 0.8  # a sub-block with this share of its parent's text is where the ad is ...
 DOMINANCE = 6.0  # ... or more than half of it, and this many times as much as any other sub-block
@@ -104,52 +106,81 @@ def _letters(node: LexborNode) -> int:
     return len("".join(node.text(deep=True).split()))
 
 
-def _link_items(block: LexborNode) -> list[LexborNode]:
-    """The links in ``block``, a link in a list item as the whole item ("<li><a>Related ad</a>
-    <span>2 hours ago</span></li>" is navigation, all of it)."""
+def _enclosing(node: LexborNode, ids: set[int] | dict[int, int | None]) -> LexborNode | None:
+    """The nearest ancestor of ``node`` whose id is in ``ids`` (within ``MAX_BLOCK_DEPTH`` levels)."""
+    parent = node.parent
+    for _ in range(MAX_BLOCK_DEPTH):
+        if parent is None:
+            return None
+        if parent.mem_id in ids:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _linked_letters(clone: LexborHTMLParser, parents: dict[int, int | None]) -> dict[int, int] | None:
+    """Letters in links per block, a link in a list item counted as the whole item ("<li><a>Related
+    ad</a> <span>2 hours ago</span></li>" is navigation, all of it). Each link is read once and its
+    letters added to its block and the blocks around it; None past ``MAX_LINKS`` links."""
+    links = clone.css("a")
+    if len(links) > MAX_LINKS:
+        return None
     items: dict[int, LexborNode] = {}
-    for link in block.css("a"):
-        item, parent = link, link.parent
+    for link in links:
+        item = link
         for _ in range(4):
-            if parent is None or parent.mem_id == block.mem_id:
+            item = item.parent
+            if item is None or item.mem_id in parents:
+                item = link
                 break
-            if parent.tag == "li":
-                item = parent
+            if item.tag == "li":
                 break
-            parent = parent.parent
         items.setdefault(item.mem_id, item)
-    return list(items.values())
+    linked = dict.fromkeys(parents, 0)
+    for item in items.values():
+        block = _enclosing(item, parents)
+        if block is not None:
+            linked[block.mem_id] += _letters(item)
+    for block_id in reversed(list(parents)):  # document order reversed: inner blocks first
+        if parents[block_id] is not None:
+            linked[parents[block_id]] += linked[block_id]
+    return linked
 
 
-def _child_blocks(block: LexborNode, own: dict[int, int]) -> list[LexborNode]:
-    """The blocks directly inside ``block`` (no other block between them)."""
-    children = []
-    for inner in block.css(_BLOCK_SELECTOR):
-        parent = inner.parent
-        while parent is not None and parent.mem_id not in own:
-            parent = parent.parent
-        if parent is not None and parent.mem_id == block.mem_id:
-            children.append(inner)
-    return children
+def _parent_blocks(blocks: list[LexborNode]) -> dict[int, int | None] | None:
+    """Each block's nearest enclosing block (None at the top); None when blocks nest deeper than
+    ``MAX_BLOCK_DEPTH``: every level reads the text below it again."""
+    ids = {block.mem_id for block in blocks}
+    parents: dict[int, int | None] = {}
+    depth: dict[int | None, int] = {None: 0}
+    for block in blocks:  # document order: a block's enclosing block comes before it
+        parent = _enclosing(block, ids)
+        enclosing = parent.mem_id if parent is not None else None
+        parents[block.mem_id] = enclosing
+        depth[block.mem_id] = depth.get(enclosing, 0) + 1
+        if depth[block.mem_id] > MAX_BLOCK_DEPTH:
+            return None
+    return parents
 
 
 def densest_block(clone: LexborHTMLParser) -> LexborNode | None:
     """The block holding the ad: from the block with the most text outside links, step down
     into its largest sub-block while that one holds most of the text, or more than half of it and
     ``DOMINANCE`` times as much as any other sub-block (a page wrapper, then the content column,
-    then the ad; not one of two blocks that share the ad). None when the page has no blocks, or so many that
-    reading them one by one would cost more than a full extraction."""
+    then the ad; not one of two blocks that share the ad). None when the page has no blocks, or so
+    many or so deeply nested that reading them one by one would cost more than a full extraction."""
     blocks = clone.css(_BLOCK_SELECTOR)
-    if not blocks or len(blocks) > MAX_BLOCKS:
+    parents = _parent_blocks(blocks) if 0 < len(blocks) <= MAX_BLOCKS else None
+    linked = _linked_letters(clone, parents) if parents is not None else None
+    if parents is None or linked is None:
         return None
     own: dict[int, int] = {}
     for block in blocks:
         total = _letters(block)
-        linked = sum(_letters(item) for item in _link_items(block))
-        own[block.mem_id] = total - linked if linked <= LINK_DENSITY * total else 0
+        own[block.mem_id] = total - linked[block.mem_id] if linked[block.mem_id] <= LINK_DENSITY * total else 0
     best = max(blocks, key=lambda b: own[b.mem_id])
     while own[best.mem_id] > 0:
-        children = sorted(_child_blocks(best, own), key=lambda b: own[b.mem_id], reverse=True)
+        children = sorted((b for b in blocks if parents[b.mem_id] == best.mem_id), key=lambda b: own[b.mem_id], reverse=True)
         if not children:
             break
         largest, runner_up = own[children[0].mem_id], own[children[1].mem_id] if len(children) > 1 else 0

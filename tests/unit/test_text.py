@@ -1,6 +1,9 @@
 """Text extraction: main text, title, metadata, price, date, location, images, language."""
 
+import time
 from datetime import UTC, datetime
+
+import pytest
 
 from pipelines.dates import parse_date
 from pipelines.language import detect_language
@@ -105,3 +108,17 @@ def test_main_text_is_the_ad_block_not_the_related_ads_or_the_sidebar():
 def test_main_text_of_a_page_with_too_many_blocks_is_bounded():
     page = "<html><body>" + "<div><p>filler text here</p></div>" * 3000 + "<div>Call 0612345678</div></body></html>"
     assert "0612345678" in main_text(page, parse(page))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<div>" * 399 + "Call 0612345678 " + "<a href=/x>link</a>" * 3000 + "</div>" * 399,
+        "<div>" + "<span>" * 5000 + "<div>Call 0612345678</div>" * 300 + "</span>" * 5000 + "</div>",
+        "<div>" * 30 + ("<div>Call 0612345678 " + "<a href=/x>link</a>" * 100 + "</div>") * 300 + "</div>" * 30,
+    ],
+)
+def test_main_text_of_hostile_nesting_is_bounded(page):
+    started = time.process_time()
+    assert "0612345678" in main_text(page, parse(page))
+    assert time.process_time() - started < 5

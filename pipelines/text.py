@@ -202,18 +202,21 @@ def main_text(page_html: str, tree: LexborHTMLParser) -> str:
     body text is the more complete choice.
     """
     clone = _stripped_body(tree)
-    if clone is None:
+    if clone is None or clone.body is None:
         return ""
-    whole = _node_to_text(clone.body)
     extracted = _node_to_text(densest_block(clone))
-    if len(extracted) < 20:
-        try:
-            extracted = trafilatura.extract(
-                page_html, favor_recall=True, include_comments=False, include_tables=True, deduplicate=False
-            )
-        except (ValueError, TypeError, AttributeError, RecursionError):
-            extracted = None
-        extracted = clean_text(extracted or "")
+    if len(extracted) >= 20:  # compared by letters: the body's text is built only when it is the answer
+        if _letters(clone.body) <= 1.5 * len("".join(extracted.split())):
+            return _node_to_text(clone.body)
+        return extracted
+    whole = _node_to_text(clone.body)
+    try:
+        extracted = trafilatura.extract(
+            page_html, favor_recall=True, include_comments=False, include_tables=True, deduplicate=False
+        )
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        extracted = None
+    extracted = clean_text(extracted or "")
     if len(extracted) < 20 or len(whole) <= 1.5 * len(extracted):
         return whole
     return extracted

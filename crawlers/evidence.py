@@ -4,7 +4,8 @@ evidence store, and a Capture reference on every published record.
 * ``CaptureMiddleware`` (downloader middleware, next to the download handler) writes each request
   and its response as received -- before decompression, redirects and the spider's decoding --
   and leaves the response record's Capture in ``request.meta["vigil_capture"]`` for the spider;
-  a render_js page's full-page screenshot (crawlers/rendering.py) is stored beside it.
+  a render_js page's full-page screenshot (crawlers/rendering.py; images blocked unless the
+  profile allows them) is stored beside it, ``screenshots/YYYY/MM/DD/<sha256>.png``.
 * ``EvidencePipeline`` (item pipeline, before publishing) writes one ``metadata`` record per
   published record: the RawPage as JSON, without the body of a page (replay decodes it again from
   the response record), with the body of an item (the profile cut it out of its page).
@@ -30,6 +31,7 @@ from weakref import WeakKeyDictionary
 from scrapy.exceptions import NotConfigured
 
 from crawlers.config import vigil_settings
+from crawlers.rendering import take_screenshot
 from crawlers.warc import OPEN_SUFFIX, WarcWriter
 from vigil.core.evidence import EvidenceError, EvidenceStore, open_store
 from vigil.core.records import Capture, RawPage
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 META = "vigil_capture"
-SCREENSHOT_META = "vigil_screenshot"
 # Fields of a page's RawPage that replay decodes again from the response record instead.
 FROM_RESPONSE = {"body"}
 
@@ -124,7 +125,6 @@ class EvidenceSession:
         self.spool = Spool(spool_dir(settings), self.store)
         self.uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
         self.writer: WarcWriter | None = None
-        self.screenshots = settings.evidence.screenshots
         self.closed = False
 
     def _writer(self) -> WarcWriter:
@@ -163,7 +163,7 @@ class EvidenceSession:
             extra={"WARC-Vigil-Render": "chromium-dom"} if "playwright" in response.flags else None,
         )
         self.crawler.stats.inc_value("vigil/evidence/responses")
-        screenshot = request.meta.pop(SCREENSHOT_META, None)
+        screenshot = take_screenshot(request)
         if screenshot:
             self._screenshot(capture, screenshot)
         return capture
@@ -171,6 +171,10 @@ class EvidenceSession:
     def _screenshot(self, capture: Capture, png: bytes) -> None:
         from datetime import UTC, datetime
 
+        if len(png) > self.settings.evidence.screenshot_max_bytes:
+            self.crawler.stats.inc_value("vigil/evidence/screenshot_too_large")
+            logger.warning("screenshot of %s not kept: %d bytes", capture.record_id, len(png))
+            return
         digest = hashlib.sha256(png).hexdigest()
         name = screenshot_name(digest, datetime.now(UTC))
         path = spool_dir(self.settings) / name

@@ -9,8 +9,8 @@ evidence store, and a Capture reference on every published record.
 * ``EvidencePipeline`` (item pipeline, before publishing) writes one ``metadata`` record per
   published record: the RawPage as JSON, without the body of a page (replay decodes it again from
   the response record), with the body of an item (the profile cut it out of its page).
-* Finished files wait in the spool (``<state_dir>/evidence-spool``, named as in the store) until
-  the store holds them. A store that fails does not fail the crawl: the error names the store
+* Finished files wait in the spool (``<state_dir>/evidence-spool/<store hash>/``, named as in the
+  store) until the store holds them. A store that fails does not fail the crawl: the error names the store
   and the cause, the file stays in the spool, and the next crawl on this machine stores it when it
   closes (or ``store_spooled(settings)`` does).
 
@@ -48,8 +48,10 @@ META = "vigil_capture"
 FROM_RESPONSE = {"body"}
 
 
-def spool_dir(settings: Settings) -> Path:
-    return settings.state_dir / "evidence-spool"
+def spool_dir(settings: Settings, store: EvidenceStore) -> Path:
+    """``<state_dir>/evidence-spool/<store>``: one folder per store, so a file is only ever
+    stored where its Capture says it is."""
+    return settings.state_dir / "evidence-spool" / hashlib.sha256(store.uri.encode()).hexdigest()[:16]
 
 
 def screenshot_name(digest: str, when) -> str:
@@ -112,7 +114,8 @@ class Spool:
 
 def store_spooled(settings: Settings) -> tuple[int, int]:
     """Store what earlier crawls left in this machine's spool: (stored, kept)."""
-    return Spool(spool_dir(settings), open_store(settings)).store_all()
+    store = open_store(settings)
+    return Spool(spool_dir(settings, store), store).store_all()
 
 
 class EvidenceSession:
@@ -122,7 +125,7 @@ class EvidenceSession:
         self.crawler = crawler
         self.settings = settings
         self.store = open_store(settings)
-        self.spool = Spool(spool_dir(settings), self.store)
+        self.spool = Spool(spool_dir(settings, self.store), self.store)
         self.uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
         self.writer: WarcWriter | None = None
         self.closed = False
@@ -132,10 +135,11 @@ class EvidenceSession:
             spider = self.crawler.spider
             profile = getattr(getattr(spider, "profile", None), "id", None) or getattr(spider, "name", "crawl")
             if hasattr(self.store, "ensure_bucket"):
-                self.store.ensure_bucket()
-            self.writer = WarcWriter(
-                spool_dir(self.settings), profile, self.settings.evidence.warc_max_bytes, self._finished
-            )
+                try:
+                    self.store.ensure_bucket()
+                except EvidenceError as exc:
+                    logger.error("%s; WARC files stay in %s until it answers", exc, self.spool.root)
+            self.writer = WarcWriter(self.spool.root, profile, self.settings.evidence.warc_max_bytes, self._finished)
         return self.writer
 
     def _finished(self, path: Path, name: str) -> None:
@@ -177,7 +181,7 @@ class EvidenceSession:
             return
         digest = hashlib.sha256(png).hexdigest()
         name = screenshot_name(digest, datetime.now(UTC))
-        path = spool_dir(self.settings) / name
+        path = self.spool.root / name
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_bytes(png)
         capture.screenshot, capture.screenshot_sha256 = name, digest

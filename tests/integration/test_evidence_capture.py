@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixture_site import FixtureSite
-from tests.integration.test_crawl import board_profile, read_pages, run_json, write_profile
+from tests.integration.test_crawl import board_profile, read_pages, run_json, with_config, write_profile
 from vigil.core.warc import iter_records, read_capture
 
 pytestmark = pytest.mark.integration
@@ -74,6 +74,31 @@ def test_crawl_captures_every_page_in_s3_and_replay_republishes_them(vigil_env, 
     assert len(copies) == len(published)
     for first, second in copies.values():
         assert first == second, f"{first.url} replayed differently"
+
+
+def test_a_failing_store_loses_no_crawl_and_keeps_the_files_for_the_next(vigil_env, tmp_path):
+    from crawlers.evidence import spool_dir, store_spooled
+    from vigil.core.config import load_settings
+    from vigil.core.evidence import open_store
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the store's folder should be")
+    with_config(vigil_env, evidence={"store": str(blocked)})
+    settings = load_settings(vigil_env.config_path)
+    with FixtureSite(real_ads=False) as site:
+        profile = write_profile(tmp_path, board_profile(site, limits={"max_pages": 5, "max_depth": 1}))
+        result, summary = run_json(vigil_env, profile)
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    assert summary["published"] > 0 and summary["errors"].get("evidence_store", 0) >= 1
+    assert f"evidence store {blocked.as_uri()} refused warc/" in result.stderr
+    spool = spool_dir(settings, open_store(settings))
+    kept = [p.relative_to(spool).as_posix() for p in spool.rglob("*.warc.gz")]
+    assert kept and "kept in" in result.stderr
+    blocked.unlink()
+    assert store_spooled(settings) == (len(kept), 0)
+    assert sorted(o.name for o in open_store(settings).list("warc/")) == sorted(kept)
+    pages = [page for _key, page in read_pages(settings, summary["published"])]
+    assert {p.capture.warc_file for p in pages} <= set(kept)
 
 
 @pytest.mark.browser

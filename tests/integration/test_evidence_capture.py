@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixture_site import FixtureSite
+from tests.fixture_site.notices import NoticeSite
 from tests.integration.test_crawl import board_profile, read_pages, run_json, with_config, write_profile
+from tests.integration.test_sources import NOTICES_PROFILE
 from vigil.core.warc import iter_records, read_capture
 
 pytestmark = pytest.mark.integration
@@ -74,6 +76,30 @@ def test_crawl_captures_every_page_in_s3_and_replay_republishes_them(vigil_env, 
     assert len(copies) == len(published)
     for first, second in copies.values():
         assert first == second, f"{first.url} replayed differently"
+
+
+def test_items_reference_the_capture_of_the_page_they_were_cut_from(vigil_env, s3_store, tmp_path):
+    with NoticeSite() as site:
+        path = tmp_path / "notices.yaml"
+        path.write_text(NOTICES_PROFILE.format(url=site.url))
+        result, summary = run_json(vigil_env, path)
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    records = [page for _key, page in read_pages(vigil_env.settings, summary["published"])]
+    pages = {p.canonical_url: p for p in records if not p.item_of}
+    items = [p for p in records if p.item_of]
+    assert items and len(pages) == 3
+    for item in items:
+        assert item.capture == pages[item.item_of].capture, item.url
+    replay = vigil_env.run("replay", "--warc", items[0].capture.warc_file)
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    copies: dict[str, list] = {}
+    for page in (page for _key, page in read_pages(vigil_env.settings, 2 * len(records))):
+        copies.setdefault(page.record_id, []).append(page)
+    in_file = [p for p in records if p.capture.warc_file == items[0].capture.warc_file]
+    assert all(len(copies[p.record_id]) == 2 for p in in_file)
+    for item in items:
+        if item in in_file:
+            assert copies[item.record_id] == [item, item], "an item comes back with the body it was cut with"
 
 
 def test_a_failing_store_loses_no_crawl_and_keeps_the_files_for_the_next(vigil_env, tmp_path):

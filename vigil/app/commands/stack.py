@@ -73,11 +73,11 @@ def fetch(
         result = do_fetch(cfg, report=_report, with_s3=Extra.s3 in with_)
     except StackError as exc:
         raise _fail(str(exc)) from None
+    from vigil.app.stack.s3 import SEAWEEDFS_VERSION
+
     for name, outcome in result.items():
-        _report(
-            name,
-            f"{outcome} ({getattr(cfg.stack, name + '_version', '')})" if outcome != "external" else outcome,
-        )
+        version = SEAWEEDFS_VERSION if name == "s3" else getattr(cfg.stack, name + "_version", "")
+        _report(name, f"{outcome} ({version})" if outcome != "external" else outcome)
 
 
 @app.command()

@@ -8,6 +8,7 @@ stays fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -90,6 +91,9 @@ _register()
 
 
 def main() -> None:
+    # What Vigil writes (state directory, evidence, Kafka segments, inbox, logs) is for its own
+    # account only; services run as other accounts are handed their folders explicitly.
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:

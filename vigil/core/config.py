@@ -542,7 +542,7 @@ class Settings(BaseSettings):
     @cached_property
     def state_dir(self) -> Path:
         path = self.home.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
     @property

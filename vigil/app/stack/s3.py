@@ -205,8 +205,7 @@ class SeaweedS3:
         if not self.executable.exists() or self.executable.stat().st_mtime != self.binary.stat().st_mtime:
             shutil.copy2(self.binary, self.executable)
         if account is not None:
-            accounts.check_traversable(self.root, account, NAME)
-            accounts.chown_tree(account, self.root)
+            accounts.hand_over(account, self.root, NAME)
         self._write_config(account)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIGIL_"))}
         proc = processes.start(

@@ -45,6 +45,7 @@ COMMAND_MODULES = [
     "kibana",
     "retention",
     "analyze",
+    "replay",
 ]
 
 

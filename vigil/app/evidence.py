@@ -259,7 +259,7 @@ def readme(index: dict, key_id: str) -> str:
         "2. Signature over the list of digests, then the digests:",
         "     openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig",
         "     sha256sum -c SHA256SUMS",
-        "3. Signature of a manifest (made when the period ended, before any request for this export):",
+        "3. Signature of a manifest (signed at the end of its period; \"complete\": false means at export):",
         f"     openssl pkeyutl -verify -pubin -inkey {manifest_key} -rawin -in {manifest} -sigfile {manifest}.sig",
         "4. A record is listed in the signed manifest: its SHA-256 appears there as a leaf",
         f"     sha256sum {first['file']}",

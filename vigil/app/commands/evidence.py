@@ -52,7 +52,7 @@ def manifest(
     for m in written:
         d = m.document
         console.print(
-            f"{m.name}: {len(d['objects'])} objects, {d['tree_size']} leaves, root {d['root']}", highlight=False
+            f"{m.name}: {len(d['objects'])} objects, {d['tree_size']} leaves, root {d['root']}", highlight=False, soft_wrap=True
         )
 
 
@@ -100,6 +100,7 @@ def export(
         f"{out}: {len(result.records)} WARC records, {len(result.screenshots)} screenshots, "
         f"{len(result.manifests)} manifests",
         highlight=False,
+        soft_wrap=True,
     )
     for item in result.missing:
         err.print(f"[yellow]not exported:[/yellow] {item}", highlight=False, soft_wrap=True)

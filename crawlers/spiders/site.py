@@ -28,6 +28,7 @@ from w3lib.url import canonicalize_url
 
 from crawlers.config import vigil_settings
 from crawlers.errors import cause_of
+from crawlers.evidence import META as CAPTURE_META
 from crawlers.items import Cut, Item, detail_fields, detail_url, html_items, json_items, next_page, read_json
 from crawlers.pages import (
     canonical_url,
@@ -357,6 +358,7 @@ class SiteSpider(scrapy.Spider):
             truncated=truncated,
             baseline=self.baseline,
             item_of=page_key,
+            capture=source.meta.get(CAPTURE_META),
         )
 
     def parse_detail(self, response: Response):
@@ -432,6 +434,7 @@ class SiteSpider(scrapy.Spider):
             decode_errors=body.decode_errors,
             truncated=body.truncated,
             baseline=self.baseline,
+            capture=response.meta.get(CAPTURE_META),
         )
 
     def _follow(self, response: TextResponse, stop: bool = False):

@@ -44,6 +44,7 @@ COMMAND_MODULES = [
     "kibana",
     "retention",
     "analyze",
+    "replay",
     "evidence",
 ]
 

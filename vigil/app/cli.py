@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "scheduler",
     "watch",
     "alerts",
+    "ad",
     "tor",
     "search",
     "entity",

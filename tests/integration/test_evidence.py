@@ -14,16 +14,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import vigil_executable
+from tests.helpers import wait_for
 from tests.warc_samples import write_warc
 
 pytestmark = pytest.mark.integration
 
 
-def configure(vigil_env, store: str, tmp_path: Path) -> None:
-    """The test's own evidence store and signing key (never the shared state directory's)."""
+def configure(vigil_env, store: str | None, tmp_path: Path) -> None:
+    """The test's own evidence store (unless ``s3_store`` set one) and signing key, never the shared
+    state directory's."""
     config = yaml.safe_load(vigil_env.config_path.read_text())
-    config["evidence"] = {**config.get("evidence", {}), "store": store,
-                          "signing_key_file": str(tmp_path / "signing.pem")}
+    config["evidence"] = {**config.get("evidence", {}), "signing_key_file": str(tmp_path / "signing.pem")}
+    if store:
+        config["evidence"]["store"] = store
     config["files_retention"] = {"log_dirs": [str(tmp_path / "logs")], "report_dirs": []}
     vigil_env.config_path.write_text(yaml.safe_dump(config))
 
@@ -54,6 +58,68 @@ def audit_actions(es, settings) -> list[dict]:
     es.indices.refresh(index=settings.es.indices.audit)
     hits = es.search(index=settings.es.indices.audit, size=100, query={"prefix": {"action": "evidence."}})
     return [h["_source"] for h in hits["hits"]["hits"]]
+
+
+def test_crawl_to_verified_bundle_on_s3(vigil_env, s3_store, tmp_path):
+    """The issue's end to end: crawl the fixture board with the evidence store on the local S3
+    server, enrich, export one ad, verify, change one byte, verify fails naming the file."""
+    from tests.fixture_site import FixtureSite
+    from tests.integration.test_crawl import board_profile, run_json, write_profile
+    from vigil.core.elastic import client
+
+    configure(vigil_env, None, tmp_path)
+    settings = settings_of(vigil_env)
+    with FixtureSite() as site:
+        profile = write_profile(tmp_path, board_profile(site, limits={"max_pages": 8, "max_depth": 2}))
+        result, summary = run_json(vigil_env, profile, "--job-id", "job-evidence")
+    assert result.returncode == 0, result.stderr[-3000:]
+    warcs = [o.name for o in s3_store.list("warc/")]
+    assert warcs, f"no WARC file in {s3_store.uri}: {result.stderr[-2000:]}"
+    for name in warcs:
+        s3_store.download(name, tmp_path / "check.warc.gz")
+        checked = warcio_check(tmp_path / "check.warc.gz")
+        assert checked.returncode == 0, (name, checked.stdout, checked.stderr)
+
+    es = client(settings.es)
+    versions = settings.es.indices.ad_versions
+    log = open(tmp_path / "enrich.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [vigil_executable(), "worker", "enrich", "--group", f"evidence-{vigil_env.uid}"],
+        env=vigil_env.env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def captured_version():
+        if not es.indices.exists(index=versions):
+            return None
+        es.indices.refresh(index=versions)
+        hits = es.search(index=versions, size=1, query={"exists": {"field": "captures.warc_file"}})["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    try:
+        assert wait_for(lambda: captured_version() is not None, timeout=150), (
+            (tmp_path / "enrich.log").read_text()[-4000:]
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        log.close()
+    ad_key = captured_version()["ad_key"]
+
+    bundle = tmp_path / "bundle.zip"
+    done = vigil_env.run("evidence", "export", ad_key, "--out", bundle)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = vigil_env.run("evidence", "verify", bundle)
+    assert done.returncode == 0 and "intact" in done.stdout, done.stdout + done.stderr
+    assert any(o.name.startswith("manifests/") for o in s3_store.list("manifests/"))
+    with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(tmp_path / "changed.zip", "w") as changed:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "records/001-response.warc.gz":
+                data = data[:60] + bytes([data[60] ^ 0x01]) + data[61:]
+            changed.writestr(info.filename, data)
+    done = vigil_env.run("evidence", "verify", tmp_path / "changed.zip")
+    assert done.returncode == 1 and "FAIL records/001-response.warc.gz" in done.stdout, done.stdout
+    es.close()
 
 
 def test_export_verify_and_one_changed_byte(vigil_env, tmp_path):

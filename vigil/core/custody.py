@@ -41,7 +41,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STAMP = "%Y%m%dT%H%M%SZ"
 MAX_PERIODS_PER_RUN = 400
 GRACE = timedelta(minutes=5)
-MAX_RECORD_HEADER_BYTES = 64 * 1024
 TREE = "RFC 6962: leaf = SHA-256(0x00 || sha256 of the stored bytes), node = SHA-256(0x01 || left || right)"
 
 
@@ -178,25 +177,20 @@ def _file_sha256(path: Path, offset: int = 0, length: int | None = None) -> str:
 
 def warc_records(path: Path) -> list[dict]:
     """One entry per WARC record: where its stored bytes lie and what its headers say."""
-    from warcio.archiveiterator import ArchiveIterator
+    from vigil.core.warc import iter_records
 
+    wanted = {
+        "record_id": "WARC-Record-ID",
+        "target_uri": "WARC-Target-URI",
+        "date": "WARC-Date",
+        "payload_digest": "WARC-Payload-Digest",
+        "concurrent_to": "WARC-Concurrent-To",
+    }
     entries = []
     with path.open("rb") as handle:
-        records = ArchiveIterator(handle, check_digests=False)
-        for record in records:
-            headers = record.rec_headers
-            info = {
-                "record_id": headers.get_header("WARC-Record-ID"),
-                "record_type": record.rec_type,
-                "target_uri": headers.get_header("WARC-Target-URI"),
-                "date": headers.get_header("WARC-Date"),
-                "payload_digest": headers.get_header("WARC-Payload-Digest"),
-                "concurrent_to": headers.get_header("WARC-Concurrent-To"),
-            }
-            records.read_to_end(record)
-            info["offset"] = records.get_record_offset()
-            info["length"] = records.get_record_length()
-            entries.append({k: v for k, v in info.items() if v is not None})
+        for record in iter_records(handle):
+            entry = {key: record.headers[header] for key, header in wanted.items() if header in record.headers}
+            entries.append({**entry, "record_type": record.type, "offset": record.offset, "length": record.length})
     for entry in entries:
         entry["sha256"] = _file_sha256(path, entry["offset"], entry["length"])
     return entries

@@ -4,6 +4,7 @@ the file; warcio's checker accepts every WARC file; holds and retention; the aud
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_crawl_to_verified_bundle_on_s3(vigil_env, s3_store, tmp_path):
     configure(vigil_env, None, tmp_path)
     settings = settings_of(vigil_env)
     with FixtureSite() as site:
-        profile = write_profile(tmp_path, board_profile(site, limits={"max_pages": 8, "max_depth": 2}))
+        profile = write_profile(tmp_path, board_profile(site, limits={"max_pages": 30, "max_depth": 3}))
         result, summary = run_json(vigil_env, profile, "--job-id", "job-evidence")
     assert result.returncode == 0, result.stderr[-3000:]
     warcs = [o.name for o in s3_store.list("warc/")]
@@ -111,6 +112,10 @@ def test_crawl_to_verified_bundle_on_s3(vigil_env, s3_store, tmp_path):
     done = vigil_env.run("evidence", "verify", bundle)
     assert done.returncode == 0 and "intact" in done.stdout, done.stdout + done.stderr
     assert any(o.name.startswith("manifests/") for o in s3_store.list("manifests/"))
+    names = zipfile.ZipFile(bundle).namelist()
+    for kind in ("response", "request", "metadata"):
+        assert any(n.startswith("records/") and n.endswith(f"-{kind}.warc.gz") for n in names), names
+    assert json.loads(zipfile.ZipFile(bundle).read("versions.json"))[0]["ad_key"] == ad_key
     with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(tmp_path / "changed.zip", "w") as changed:
         for info in original.infolist():
             data = original.read(info.filename)

@@ -4,12 +4,13 @@ evidence store, and a Capture reference on every published record.
 * ``CaptureMiddleware`` (downloader middleware, next to the download handler) writes each request
   and its response as received -- before decompression, redirects and the spider's decoding --
   and leaves the response record's Capture in ``request.meta["vigil_capture"]`` for the spider;
-  a render_js page's full-page screenshot (crawlers/rendering.py) is stored beside it.
+  a render_js page's full-page screenshot (crawlers/rendering.py; images blocked unless the
+  profile allows them) is stored beside it, ``screenshots/YYYY/MM/DD/<sha256>.png``.
 * ``EvidencePipeline`` (item pipeline, before publishing) writes one ``metadata`` record per
   published record: the RawPage as JSON, without the body of a page (replay decodes it again from
   the response record), with the body of an item (the profile cut it out of its page).
-* Finished files wait in the spool (``<state_dir>/evidence-spool``, named as in the store) until
-  the store holds them. A store that fails does not fail the crawl: the error names the store
+* Finished files wait in the spool (``<state_dir>/evidence-spool/<store hash>/``, named as in the
+  store) until the store holds them. A store that fails does not fail the crawl: the error names the store
   and the cause, the file stays in the spool, and the next crawl on this machine stores it when it
   closes (or ``store_spooled(settings)`` does).
 
@@ -30,6 +31,7 @@ from weakref import WeakKeyDictionary
 from scrapy.exceptions import NotConfigured
 
 from crawlers.config import vigil_settings
+from crawlers.rendering import take_screenshot
 from crawlers.warc import OPEN_SUFFIX, WarcWriter
 from vigil.core.evidence import EvidenceError, EvidenceStore, open_store
 from vigil.core.records import Capture, RawPage
@@ -42,13 +44,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 META = "vigil_capture"
-SCREENSHOT_META = "vigil_screenshot"
 # Fields of a page's RawPage that replay decodes again from the response record instead.
 FROM_RESPONSE = {"body"}
 
 
-def spool_dir(settings: Settings) -> Path:
-    return settings.state_dir / "evidence-spool"
+def spool_dir(settings: Settings, store: EvidenceStore) -> Path:
+    """``<state_dir>/evidence-spool/<store>``: one folder per store, so a file is only ever
+    stored where its Capture says it is."""
+    return settings.state_dir / "evidence-spool" / hashlib.sha256(store.uri.encode()).hexdigest()[:16]
 
 
 def screenshot_name(digest: str, when) -> str:
@@ -111,7 +114,8 @@ class Spool:
 
 def store_spooled(settings: Settings) -> tuple[int, int]:
     """Store what earlier crawls left in this machine's spool: (stored, kept)."""
-    return Spool(spool_dir(settings), open_store(settings)).store_all()
+    store = open_store(settings)
+    return Spool(spool_dir(settings, store), store).store_all()
 
 
 class EvidenceSession:
@@ -121,10 +125,9 @@ class EvidenceSession:
         self.crawler = crawler
         self.settings = settings
         self.store = open_store(settings)
-        self.spool = Spool(spool_dir(settings), self.store)
+        self.spool = Spool(spool_dir(settings, self.store), self.store)
         self.uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
         self.writer: WarcWriter | None = None
-        self.screenshots = settings.evidence.screenshots
         self.closed = False
 
     def _writer(self) -> WarcWriter:
@@ -132,10 +135,11 @@ class EvidenceSession:
             spider = self.crawler.spider
             profile = getattr(getattr(spider, "profile", None), "id", None) or getattr(spider, "name", "crawl")
             if hasattr(self.store, "ensure_bucket"):
-                self.store.ensure_bucket()
-            self.writer = WarcWriter(
-                spool_dir(self.settings), profile, self.settings.evidence.warc_max_bytes, self._finished
-            )
+                try:
+                    self.store.ensure_bucket()
+                except EvidenceError as exc:
+                    logger.error("%s; WARC files stay in %s until it answers", exc, self.spool.root)
+            self.writer = WarcWriter(self.spool.root, profile, self.settings.evidence.warc_max_bytes, self._finished)
         return self.writer
 
     def _finished(self, path: Path, name: str) -> None:
@@ -163,7 +167,7 @@ class EvidenceSession:
             extra={"WARC-Vigil-Render": "chromium-dom"} if "playwright" in response.flags else None,
         )
         self.crawler.stats.inc_value("vigil/evidence/responses")
-        screenshot = request.meta.pop(SCREENSHOT_META, None)
+        screenshot = take_screenshot(request)
         if screenshot:
             self._screenshot(capture, screenshot)
         return capture
@@ -171,9 +175,13 @@ class EvidenceSession:
     def _screenshot(self, capture: Capture, png: bytes) -> None:
         from datetime import UTC, datetime
 
+        if len(png) > self.settings.evidence.screenshot_max_bytes:
+            self.crawler.stats.inc_value("vigil/evidence/screenshot_too_large")
+            logger.warning("screenshot of %s not kept: %d bytes", capture.record_id, len(png))
+            return
         digest = hashlib.sha256(png).hexdigest()
         name = screenshot_name(digest, datetime.now(UTC))
-        path = spool_dir(self.settings) / name
+        path = self.spool.root / name
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_bytes(png)
         capture.screenshot, capture.screenshot_sha256 = name, digest

@@ -40,7 +40,7 @@ from crawlers.pages import (
     record_headers,
 )
 from crawlers.profile_settings import profile_settings
-from crawlers.rendering import render_meta
+from crawlers.rendering import render_meta, screenshot_height
 from crawlers.routing import route
 from crawlers.validators import Validators
 from vigil.core import metrics
@@ -120,6 +120,7 @@ class SiteSpider(scrapy.Spider):
         spider.html_types = crawler.settings.getlist("VIGIL_HTML_TYPES")
         spider.header_names = crawler.settings.getlist("VIGIL_RECORD_HEADERS")
         spider.items_limit = config.crawl.max_items_per_page
+        spider.screenshot_height = screenshot_height(profile, config, crawler.settings) if spider.probe is None else None
         folder = config.crawl.validators_dir or config.state_dir / "validators"
         spider.validators = None if spider.probe is not None else Validators(folder / f"{profile.id}.json")
         crawler.signals.connect(spider._save_validators, signal=scrapy.signals.spider_closed)
@@ -183,7 +184,7 @@ class SiteSpider(scrapy.Spider):
             meta={
                 "vigil_referrer": referrer,
                 "handle_httpstatus_list": [304],
-                **render_meta(self.profile, "ad" if is_ad else "listing"),
+                **render_meta(self.profile, "ad" if is_ad else "listing", self.screenshot_height),
                 **(meta or {}),
             },
         )

@@ -391,6 +391,10 @@ class EvidenceSettings(Section):
         1_000_000_000, ge=4096, description="a WARC file is closed and stored once it reaches this size"
     )
     screenshots: bool = Field(True, description="full-page PNG of render_js pages (images blocked unless allowed)")
+    screenshot_max_height: int = Field(
+        16384, ge=256, le=65536, description="pixels of a full-page screenshot, at most (longer pages are cut)"
+    )
+    screenshot_max_bytes: int = Field(8 * 1024 * 1024, ge=4096, description="a larger screenshot is not kept")
     retention_days: int | None = Field(
         None, ge=1, description="evidence older than this is deleted unless on hold; default retention_days"
     )

@@ -61,21 +61,23 @@ def _settings(nodes: int):
 
 
 @app.command()
-def fetch() -> None:
+def fetch(
+    with_: list[Extra] = typer.Option([], "--with", help="also build the S3 server (s3; tor and postgres are Debian's)"),
+) -> None:
     """Download Kafka's jars and the Elasticsearch zip from Maven Central (cached; quick when done)."""
     from vigil.app.stack import StackError
     from vigil.app.stack import fetch as do_fetch
 
     cfg = settings()
     try:
-        result = do_fetch(cfg, report=_report)
+        result = do_fetch(cfg, report=_report, with_s3=Extra.s3 in with_)
     except StackError as exc:
         raise _fail(str(exc)) from None
+    from vigil.app.stack.s3 import SEAWEEDFS_VERSION
+
     for name, outcome in result.items():
-        _report(
-            name,
-            f"{outcome} ({getattr(cfg.stack, name + '_version', '')})" if outcome != "external" else outcome,
-        )
+        version = SEAWEEDFS_VERSION if name == "s3" else getattr(cfg.stack, name + "_version", "")
+        _report(name, f"{outcome} ({version})" if outcome != "external" else outcome)
 
 
 @app.command()

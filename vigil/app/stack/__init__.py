@@ -61,16 +61,17 @@ def _lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def fetch(settings: Settings, report: Report = _quiet) -> dict[str, str]:
-    """Download Kafka's jars and the Elasticsearch zip (unless external); cached, so quick twice."""
+def fetch(settings: Settings, report: Report = _quiet, with_s3: bool = False) -> dict[str, str]:
+    """Download Kafka's jars and the Elasticsearch zip (unless external), and with ``with_s3`` build
+    the S3 server; cached, so quick twice."""
     result: dict[str, str] = {}
     with _lock(settings):
-        for svc in services(settings):
+        for svc in services(settings, with_s3=with_s3):
             if svc.external:
                 result[svc.name] = "external"
                 continue
             if not svc.fetched():
-                report(svc.name, f"fetching {svc.version} from Maven Central")
+                report(svc.name, f"fetching {svc.version} from {getattr(svc, 'source', 'Maven Central')}")
             result[svc.name] = "fetched" if svc.fetch() else "cached"
     return result
 

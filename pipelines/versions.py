@@ -274,15 +274,15 @@ class Versions:
                             if_primary_term=stored[vid]["_primary_term"])  # fmt: skip
                 operations += [{"index": meta}, source]
             else:
-                operations += [{"create": meta}, source]
-        response = es_call(lambda: self.es.bulk(operations=operations, require_alias=True))
+                operations += [{"create": {**meta, "require_alias": True}}, source]
+        response = es_call(lambda: self.es.bulk(operations=operations))
         conflicted: set[str] = set()
         for item in response["items"]:
             ((_, outcome),) = item.items()
             status = outcome.get("status", 500)
             if status == 409:
                 conflicted.add(outcome["_id"])
-            elif status in TRANSIENT_STATUSES:
+            elif status in TRANSIENT_STATUSES or status == 404:
                 raise ElasticUnavailable(f"version write refused: {status} {outcome.get('error', {}).get('type')}")
             elif status >= 300:
                 log.error("version rejected", id=outcome.get("_id"), status=status, error=outcome.get("error"))

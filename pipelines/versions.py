@@ -34,6 +34,8 @@ from pipelines.indexer import (
 from pipelines.indexer import _earliest as earliest
 from pipelines.indexer import _latest as latest
 from vigil.core.audit import entry
+from vigil.core.consumer import Retriable
+from vigil.core.evidence import EvidenceError
 from vigil.core.records import ENTITY_FIELDS, AdVersion, utcnow, version_id
 
 log = structlog.get_logger(__name__)
@@ -48,6 +50,12 @@ ANALYSED_FIELDS = (
     "analyzer_version", "phones", "emails", "wallets", "handles", "onions", "entities", "indicator_ids",
     "risk", "escalate", "price", "location",
 )  # fmt: skip
+
+
+class EvidenceUnavailable(Retriable):
+    """A screenshot could not be deleted now: the batch waits (nothing is indexed with it)."""
+
+    service = "the evidence store"
 
 
 @dataclass
@@ -274,47 +282,57 @@ class Versions:
                             if_primary_term=stored[vid]["_primary_term"])  # fmt: skip
                 operations += [{"index": meta}, source]
             else:
-                operations += [{"create": meta}, source]
-        response = es_call(lambda: self.es.bulk(operations=operations, require_alias=True))
+                operations += [{"create": {**meta, "require_alias": True}}, source]
+        response = es_call(lambda: self.es.bulk(operations=operations))
         conflicted: set[str] = set()
         for item in response["items"]:
             ((_, outcome),) = item.items()
             status = outcome.get("status", 500)
             if status == 409:
                 conflicted.add(outcome["_id"])
-            elif status in TRANSIENT_STATUSES:
+            elif status in TRANSIENT_STATUSES or status == 404:
                 raise ElasticUnavailable(f"version write refused: {status} {outcome.get('error', {}).get('type')}")
             elif status >= 300:
                 log.error("version rejected", id=outcome.get("_id"), status=status, error=outcome.get("error"))
         return conflicted
 
     def purge(self, ad_key: str) -> int:
-        """Delete the screenshots of every version of ``ad_key`` (flagged for escalation)."""
+        """Delete the screenshots of every version of ``ad_key`` (flagged for escalation); returns
+        how many versions lost theirs."""
         es_call(lambda: self.es.indices.refresh(index=self.alias))
-        found = es_call(
-            lambda: self.es.search(
-                index=self.alias,
-                query={"bool": {"filter": [{"term": {"ad_key": ad_key}}, {"exists": {"field": "captures.screenshot"}}]}},
-                size=PURGE_BATCH,
-                seq_no_primary_term=True,
+        purged = 0
+        while True:
+            found = es_call(
+                lambda: self.es.search(
+                    index=self.alias,
+                    query={"bool": {"filter": [{"term": {"ad_key": ad_key}}, {"exists": {"field": "captures.screenshot"}}]}},
+                    size=PURGE_BATCH,
+                    seq_no_primary_term=True,
+                )
             )
-        )
-        hits = found["hits"]["hits"]
-        if not hits:
-            return 0
-        at = utcnow().isoformat()
-        stored = {h["_id"]: h for h in hits}
-        merged = {h["_id"]: without_screenshots(h["_source"], at)[0] for h in hits}
-        self._delete_dropped({vid: h["_source"] for vid, h in stored.items()}, merged)
-        conflicted = self._write(merged, stored)
-        if conflicted:
-            raise ElasticUnavailable(f"versions of {ad_key} changed while their screenshots were deleted")
-        log.info("screenshots of an escalated ad deleted", ad_key=ad_key, versions=len(hits))
-        return len(hits)
+            hits = found["hits"]["hits"]
+            if not hits:
+                break
+            at = utcnow().isoformat()
+            stored = {h["_id"]: h for h in hits}
+            merged = {h["_id"]: without_screenshots(h["_source"], at)[0] for h in hits}
+            self._delete_dropped({vid: h["_source"] for vid, h in stored.items()}, merged)
+            if self._write(merged, stored):
+                raise ElasticUnavailable(f"versions of {ad_key} changed while their screenshots were deleted")
+            purged += len(hits)
+            if len(hits) < PURGE_BATCH:
+                break
+            es_call(lambda: self.es.indices.refresh(index=self.alias))
+        if purged:
+            log.info("screenshots of an escalated ad deleted", ad_key=ad_key, versions=purged)
+        return purged
 
     def _delete(self, name: str, sha256: str | None, ad_key: str, version: Any, where: str) -> None:
         """Delete one screenshot object and record it (deterministic audit id: retries add nothing)."""
-        self.store.delete(name)
+        try:
+            self.store.delete(name)
+        except EvidenceError as exc:
+            raise EvidenceUnavailable(f"cannot delete screenshot {name}: {exc}") from exc
         document = entry(
             DELETED_ACTION,
             self.who,

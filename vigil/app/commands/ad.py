@@ -55,7 +55,7 @@ def history(
     if not found:
         err.print(f"no versions of {ad_key} (not crawled yet, or crawled before versions were kept)")
         raise typer.Exit(1)
-    table = Table(title=f"{ad_key}: {len(found)} version(s)", expand=True, show_lines=True)
+    table = Table(title=f"{ad_key}: {len(found)} version(s)", show_lines=True)
     for column in ("v", "first seen", "last seen", "seen", "content", "captures", "changes"):
         table.add_column(column)
     for version in found:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED
@@ -69,7 +70,7 @@ class SchedulerService:
         jobstore = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
         create_tables(self.engine, jobstore.jobs_t)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": jobstore},
+            jobstores={"default": jobstore, "memory": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={
                 "coalesce": True,
@@ -159,7 +160,9 @@ class SchedulerService:
             log.info("watch removed", watch=job_id)
 
     def _sync_evidence(self, job) -> None:
-        """One job writes the signed evidence manifests, a few minutes after each period ends."""
+        """One job writes the signed evidence manifests, a few minutes after each period ends, and once
+        when this process becomes leader (catching up what a restart or failover missed). It lives in
+        memory, not the watches' job store: each run writes every period still missing anyway."""
         from vigil.core.custody import EPOCH, GRACE
 
         hours = self.settings.evidence.manifest_interval_hours
@@ -170,7 +173,15 @@ class SchedulerService:
             return
         if job is None or job.name != name:
             trigger = IntervalTrigger(hours=hours, start_date=EPOCH + GRACE, timezone=UTC)
-            self.scheduler.add_job(WRITE_MANIFESTS, trigger=trigger, id=MANIFEST_JOB, name=name, replace_existing=True)
+            self.scheduler.add_job(
+                WRITE_MANIFESTS,
+                trigger=trigger,
+                id=MANIFEST_JOB,
+                name=name,
+                jobstore="memory",
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+            )
             log.info("evidence manifests scheduled", every_hours=hours)
 
     def write_manifests(self) -> None:

@@ -4,6 +4,7 @@ garbage is unusable (exit 2); the bundle's own verify.py and README proof need n
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -141,6 +142,17 @@ def test_unpacked_bundle_verifies_with_its_own_script_and_readme(bundle, tmp_pat
          "-sigfile", "SHA256SUMS.sig"], cwd=folder, capture_output=True, text=True,
     )
     assert sig.returncode == 0, sig.stdout + sig.stderr
+    (manifest,) = json.loads((folder / "bundle.json").read_text())["manifests"]
+    sig = subprocess.run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", manifest["key"], "-rawin", "-in", manifest["file"],
+         "-sigfile", manifest["signature"]], cwd=folder, capture_output=True, text=True,
+    )
+    assert sig.returncode == 0, sig.stdout + sig.stderr
+    fingerprint = subprocess.run(
+        "openssl pkey -pubin -in public-key.pem -outform DER | sha256sum", shell=True, cwd=folder,
+        capture_output=True, text=True,
+    ).stdout[:64]
+    assert fingerprint in readme
     (folder / "records/002-request.warc.gz").write_bytes(b"changed")
     done = subprocess.run([python, "verify.py", "."], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "FAIL records/002-request.warc.gz" in done.stdout

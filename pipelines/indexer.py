@@ -63,11 +63,13 @@ class Observation:
 
 @dataclass
 class Outcome:
-    """What merging one observation did to its ad; ``document`` is the ad as written."""
+    """What merging one observation did to its ad; ``document`` is the ad as written, ``previous``
+    its source before (None for a new ad), from which ``pipelines.versions`` takes the diff."""
 
     observation: Observation
     status: Status
     document: AdDocument | None = None
+    previous: dict[str, Any] | None = None
 
 
 @dataclass
@@ -129,6 +131,7 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         # The ad's newest record analysed again by another analyser version (a replay after an
         # upgrade): its content is replaced in place; it was counted when it first arrived.
         kept = {name: existing.get(name) for name in ("first_seen", "last_seen", "seen_count", "record_ids")}
+        kept["version"] = existing.get("version") or 1
         return keep_image_findings(existing, {**incoming, **kept}), "reanalysed"
     counters = {
         "first_seen": _earliest(existing.get("first_seen"), seen_at),
@@ -141,6 +144,7 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
     if older:
         return {**existing, **counters}, "stale"
     status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"
+    counters["version"] = int(existing.get("version") or 1) + (status == "changed")
     return keep_image_findings(existing, {**incoming, **counters}), status
 
 
@@ -396,7 +400,7 @@ class Indexer:
                 write.source = source
                 write.observations.append(obs)
             document = AdDocument.model_validate(source) if status in ("new", "changed") else None
-            outcomes.append(Outcome(obs, status, document))
+            outcomes.append(Outcome(obs, status, document, current))
             for entity_key, ref in refs[n].items():
                 eid = doc_id(entity_key)
                 ewrite = entities.get(eid)
@@ -507,14 +511,18 @@ class Indexer:
         self._call(lambda: self.es.cluster.health(timeout="5s"))
 
     def _call(self, request: Callable[[], Any]) -> Any:
-        """Run one request, turning 'cannot now' failures into ElasticUnavailable."""
-        from elasticsearch import ApiError, TransportError
+        return es_call(request)
 
-        try:
-            return request()
-        except TransportError as exc:
-            raise ElasticUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        except ApiError as exc:
-            if exc.meta.status in TRANSIENT_STATUSES or exc.meta.status == 404:
-                raise ElasticUnavailable(f"HTTP {exc.meta.status}: {exc.message}") from exc
-            raise
+
+def es_call(request: Callable[[], Any]) -> Any:
+    """Run one request, turning 'cannot now' failures into ElasticUnavailable."""
+    from elasticsearch import ApiError, TransportError
+
+    try:
+        return request()
+    except TransportError as exc:
+        raise ElasticUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except ApiError as exc:
+        if exc.meta.status in TRANSIENT_STATUSES or exc.meta.status == 404:
+            raise ElasticUnavailable(f"HTTP {exc.meta.status}: {exc.message}") from exc
+        raise

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "scheduler",
     "watch",
     "alerts",
+    "ad",
     "tor",
     "search",
     "entity",
@@ -46,6 +47,7 @@ COMMAND_MODULES = [
     "retention",
     "analyze",
     "replay",
+    "evidence",
 ]
 
 

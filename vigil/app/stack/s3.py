@@ -1,9 +1,10 @@
 """SeaweedFS (Apache-2.0) as the local S3-compatible evidence store: ``vigil stack up --with s3``.
 
 Built once from its Go module (``go build`` of ``SEAWEEDFS_VERSION``, the Go proxy's pseudo-version;
-its go.mod has replace directives, so ``go install module@version`` refuses it) into
-``<state>/tools/bin/weed@<version>/weed``, with the module and build caches under
-``<state>/tools/go`` (the same caches deploy/tools.sh uses), and reused afterwards. One
+its go.mod has replace directives, so ``go install module@version`` refuses it) into the user's
+cache, ``~/.cache/vigil/bin/weed@<version>/weed`` (``$XDG_CACHE_HOME``), with Go's own module and
+build caches: a cold build takes minutes (10-25 on two cores), so like the Maven jars in ~/.m2 it
+is shared by every checkout and state directory of the machine. One
 ``weed server`` runs master, volume, filer and S3 gateway on loopback only, on a block of ports
 from ``stack.s3_port`` (S3 itself on ``s3_port``), telemetry off, data in ``<state>/s3``. As root
 it runs as ``stack.s3_user`` like Elasticsearch and PostgreSQL. The first start generates one
@@ -52,17 +53,14 @@ def go_binary() -> str:
     return found
 
 
-def tools_dir(settings: Settings) -> Path:
-    return settings.state_dir / "tools"
+def tools_dir() -> Path:
+    """Built tools shared by every state directory of this user (like ~/.m2 for the jars)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "vigil"
 
 
-def go_env(settings: Settings) -> dict[str, str]:
-    tools = tools_dir(settings)
+def go_env() -> dict[str, str]:
     return {
         **os.environ,
-        "GOMODCACHE": str(tools / "go" / "mod"),
-        "GOCACHE": str(tools / "go" / "cache"),
-        "GOPATH": str(tools / "go"),
         "GOFLAGS": "-mod=mod -modcacherw -buildvcs=false",
         "GOTOOLCHAIN": "local",
         "CGO_ENABLED": "0",
@@ -83,7 +81,7 @@ class SeaweedS3:
         self.log = paths.log_file(settings, NAME)
         self.pid_path = paths.pid_file(settings, NAME)
         self.credentials_path = settings.state_dir / S3_CREDENTIALS_FILE
-        self.binary = tools_dir(settings) / "bin" / f"weed@{SEAWEEDFS_VERSION}" / "weed"
+        self.binary = tools_dir() / "bin" / f"weed@{SEAWEEDFS_VERSION}" / "weed"
         self.executable = self.root / "bin" / "weed"  # a copy the service account can reach
 
     @property
@@ -107,16 +105,16 @@ class SeaweedS3:
         if self.fetched():
             return False
         go = go_binary()
-        env = go_env(self.settings)
+        env = go_env()
+        self.binary.parent.mkdir(parents=True, exist_ok=True)
         download = subprocess.run(
             [go, "mod", "download", "-json", f"{MODULE}@{SEAWEEDFS_VERSION}"],
-            capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=tools_dir(self.settings),
+            capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, cwd=tools_dir(),
         )  # fmt: skip
         try:
             source = Path(json.loads(download.stdout)["Dir"])
         except (ValueError, KeyError):
             raise StackError(f"s3: go mod download {MODULE}@{SEAWEEDFS_VERSION} failed: {download.stderr.strip()[-500:]}") from None
-        self.binary.parent.mkdir(parents=True, exist_ok=True)
         partial = self.binary.with_name("weed.part")
         started = time.monotonic()
         built = subprocess.run(

@@ -93,6 +93,14 @@ def test_an_edited_ad_gets_a_second_version_an_event_and_an_alert_with_the_diff(
         assert two.text_diff == "- 651234\n+ 659876"
         other = versions(settings, "board:102")
         assert len(other) == 1 and other[0].seen_count == 2, "an unchanged ad stays one version, seen twice"
+        if settings.evidence.capture:  # each version names the WARC record its fetch was kept in
+            assert len(one.captures) == len(two.captures) == 1 and len(other[0].captures) == 2
+            assert one.captures[0].warc_file.endswith(".warc.gz") and len(two.captures[0].payload_sha256) == 64
+            assert one.captures[0].record_id != two.captures[0].record_id
+            from vigil.core.elastic import client
+
+            stored = client(settings.es).get(index=settings.es.indices.ads, id=ad_key)["_source"]
+            assert stored["version"] == 2 and stored["capture"]["record_id"] == two.captures[0].record_id
 
         changed = [e for e in events(settings, ad_key) if e.event_type == "ad.changed"]
         assert len(changed) == 1 and changed[0].version == 2, changed
@@ -107,6 +115,7 @@ def test_an_edited_ad_gets_a_second_version_an_event_and_an_alert_with_the_diff(
         assert shown.returncode == 0, shown.stderr
         listed = json.loads(shown.stdout)["versions"]
         assert [v["version"] for v in listed] == [1, 2] and listed[1]["changes"], listed
+        assert [v["captures"] for v in listed] == [[c.model_dump(mode="json") for c in v.captures] for v in (one, two)]
         vigil_env.env["COLUMNS"] = "250"
         table = vigil_env.run("ad", "history", ad_key)
         assert table.returncode == 0 and "2 version(s)" in table.stdout and f"{OLD_E164} -> {NEW_E164}" in table.stdout, table

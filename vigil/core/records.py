@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2  # 2: RawPage.item_of (ads cut out of a page); version 1 records still parse
+SCHEMA_VERSION = 3  # 3: evidence (RawPage.capture) and versions (AdEvent diffs); older records still parse
 
 Network = Literal["clearnet", "tor"]
 PageType = Literal["listing", "ad"]

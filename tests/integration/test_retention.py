@@ -164,3 +164,27 @@ def test_topics_dead_letters_logs_reports_and_inbox(vigil_env, tmp_path):
     assert not old_log.exists() and not old_report.exists() and new_log.exists()
     assert [json.loads(line)["alert_id"] for line in inbox.read_text().splitlines()] == ["b"]
     assert inbox.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_ad_under_legal_hold_keeps_its_document_and_versions(vigil_env):
+    from vigil.core.custody import put_hold
+    from vigil.core.elastic import client
+    from vigil.core.evidence import open_store
+
+    aliases = vigil_env.settings.es.indices.model_dump()
+    es = client(vigil_env.settings.es)
+    try:
+        operations = []
+        for key in ("held", "free"):
+            ad = {"ad_key": f"p:{key}", "profile_id": "p", "last_seen": days_ago(200)}
+            operations += [{"index": {"_index": aliases["ads"], "_id": f"p:{key}"}}, ad]
+            operations += [{"index": {"_index": aliases["ad_versions"], "_id": f"{key}-v1"}}, ad]
+        assert not es.bulk(operations=operations, refresh=True)["errors"]
+        put_hold(open_store(vigil_env.settings), "p:held", "case 17", "test", [])
+
+        done = vigil_env.run("retention", "apply", "--days", "90", "--es-only")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ids(es, aliases["ads"]) == {"p:held"}
+        assert ids(es, aliases["ad_versions"]) == {"held-v1"}
+    finally:
+        es.close()

@@ -37,7 +37,9 @@ AGE_FIELDS: dict[str, tuple[str, ...]] = {
     "alerts": ("created_at",),
     "jobs": ("updated_at", "requested_at"),
     "pages": ("fetched_at",),
+    "ad_versions": ("last_seen", "first_seen"),
 }
+HELD_BY_AD_KEY = ("ads", "ad_versions")  # an ad under legal hold keeps its document and versions
 
 
 @dataclass
@@ -77,8 +79,10 @@ def purge(
     only: list[str] | None = None,
     batch_size: int = 1000,
     now: datetime | None = None,
+    held: set[str] | frozenset[str] = frozenset(),
 ) -> list[Outcome]:
-    """Delete (or with ``dry_run`` only count) documents older than ``days`` in each alias."""
+    """Delete (or with ``dry_run`` only count) documents older than ``days`` in each alias; the
+    ads and versions of ``held`` ad keys (legal holds, ``vigil evidence hold``) stay."""
     before = cutoff(days, now)
     aliases = settings.indices.model_dump()
     outcomes = []
@@ -91,6 +95,8 @@ def purge(
             outcome.absent = True
             continue
         query = older_than(fields, before)
+        if held and key in HELD_BY_AD_KEY:
+            query = {"bool": {"filter": [query], "must_not": [{"terms": {"ad_key": sorted(held)}}]}}
         outcome.matched = es.count(index=outcome.alias, query=query)["count"]
         if dry_run or not outcome.matched:
             continue

@@ -25,15 +25,18 @@ def apply(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="count what would be deleted, delete nothing"),
     only: list[str] | None = typer.Option(
-        None, "--only", help="limit to these aliases by key: ads, entities, alerts, jobs, pages (repeatable)"
+        None, "--only", help="limit to these aliases by key: ads, entities, alerts, jobs, pages, ad_versions (repeatable)"
     ),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=10000, help="ids per bulk delete"),
     es_only: bool = typer.Option(False, "--es-only", help="only the Elasticsearch aliases"),
 ) -> None:
-    """Delete documents older than N days from the ads, entities, alerts, jobs and pages aliases; set
+    """Delete documents older than N days from the ads, entities, alerts, jobs, pages and ad-versions
+    aliases (ads under legal hold stay); set
     the configured retention on the Kafka topics; delete old log and report files and inbox lines."""
     from vigil.app.retention import AGE_FIELDS, cutoff, purge
+    from vigil.core.custody import holds
     from vigil.core.elastic import client
+    from vigil.core.evidence import open_store
 
     cfg = settings()
     keep = days or cfg.retention_days
@@ -43,7 +46,8 @@ def apply(
         raise typer.Exit(2)
     es = client(cfg.es)
     try:
-        outcomes = purge(es, cfg.es, keep, dry_run=dry_run, only=only, batch_size=batch_size)
+        held = {hold["ad_key"] for hold in holds(open_store(cfg)) if hold.get("ad_key")}
+        outcomes = purge(es, cfg.es, keep, dry_run=dry_run, only=only, batch_size=batch_size, held=held)
     except Exception as exc:  # noqa: BLE001 - the CLI names the cause and exits non-zero
         Console(stderr=True).print(f"[red]error:[/red] retention failed: {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
+from targets import report
 
 REPO = Path(__file__).resolve().parents[1]
 VIGIL = str(Path(sys.executable).parent / "vigil")
@@ -138,8 +139,8 @@ def main() -> None:
     off = max(rates["off"])
     kafka = max(rates["kafka"])
     ratio = kafka / off
-    print(f"corpus {total} pages; publishing disabled {off:.0f} pages/s; with Kafka {kafka:.0f} pages/s; "
-          f"ratio {ratio:.2f} (target >= {TARGET_RATIO}) {'OK' if ratio >= TARGET_RATIO else 'BELOW TARGET'}")
+    print(f"corpus {total} pages; publishing disabled {off:.0f} pages/s; with Kafka {kafka:.0f} pages/s")
+    report("crawl->Kafka / publishing off", ratio, TARGET_RATIO, "x")
 
 
 if __name__ == "__main__":

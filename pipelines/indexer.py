@@ -383,20 +383,25 @@ class Indexer:
         for observation in observations:
             observation.doc = bounded_document(observation.doc, self.limits)
         pending = list(observations)
+        settled: set[int] = set()  # observations whose ad is written: only their entities may be retried
         for _ in range(CONFLICT_ROUNDS):
             if not pending and not page_ops:
                 return result
-            plan = self._plan(pending)
+            plan = self._plan(pending, settled)
             if before_write is not None:
                 before_write(plan.outcomes)
-            conflicted, rejected, pages_written = self._write(plan.writes, page_ops)
+            ad_conflicts, entity_conflicts, rejected, pages_written = self._write(plan.writes, page_ops)
             result.pages += pages_written
             page_ops = []
             result.rejected += rejected
+            unsettled = {id(r.observation) for r in rejected} | {id(o) for o in ad_conflicts}
+            done = [o for o in plan.outcomes if id(o.observation) not in unsettled]
+            result.outcomes += done
+            settled |= {id(o.observation) for o in done}
             rejected_ids = {id(r.observation) for r in rejected}
-            unsettled = rejected_ids | {id(o) for o in conflicted}
-            result.outcomes += [o for o in plan.outcomes if id(o.observation) not in unsettled]
-            pending = [o for o in conflicted if id(o) not in rejected_ids]
+            pending = list(
+                {id(o): o for o in (*ad_conflicts, *entity_conflicts) if id(o) not in rejected_ids}.values()
+            )
             if pending:
                 ENRICH_ERRORS.labels(cause="version_conflict").inc(len(pending))
                 log.info("version conflict, merging again", observations=len(pending))
@@ -433,9 +438,11 @@ class Indexer:
                 )
         return found[self.indices.ads], found[self.indices.entities]
 
-    def _plan(self, observations: list[Observation]) -> _Plan:
+    def _plan(self, observations: list[Observation], settled: frozenset[int] | set[int] = frozenset()) -> _Plan:
+        """Merges and writes for ``observations``; those in ``settled`` (ids) have their ad written
+        already (an entity of theirs conflicted): only their entities are merged again."""
         refs = {obs_id: entity_refs(o.doc) for obs_id, o in enumerate(observations)}
-        ad_ids = {doc_id(o.doc.ad_key) for o in observations}
+        ad_ids = {doc_id(o.doc.ad_key) for o in observations if id(o) not in settled}
         entity_ids = {doc_id(e) for r in refs.values() for e in r}
         known_ads = {i: s for i in ad_ids if (s := self.written["ad"].get(i))}
         known_entities = {i: s for i in entity_ids if (s := self.written["entity"].get(i))}
@@ -449,19 +456,8 @@ class Indexer:
         entities: dict[str, _Write] = {}
         outcomes: list[Outcome] = []
         for n, obs in enumerate(observations):
-            key = doc_id(obs.doc.ad_key)
-            write = ads.get(key)
-            stored = stored_ads.get(key)
-            current = write.source if write else (stored.source if stored else None)
-            source, status = merge_ad(current, obs.doc)
-            if source is not None:
-                if write is None:
-                    index = stored.index if stored else self.indices.ads
-                    write = ads[key] = _Write("ad", key, index, source, stored, [])
-                write.source = source
-                write.observations.append(obs)
-            document = _as_document(obs.doc, source, status)
-            outcomes.append(Outcome(obs, status, document))
+            if id(obs) not in settled:
+                outcomes.append(self._plan_ad(obs, ads, stored_ads))
             for entity_key, ref in refs[n].items():
                 eid = doc_id(entity_key)
                 ewrite = entities.get(eid)
@@ -483,9 +479,25 @@ class Indexer:
                     ewrite.observations.append(obs)
         return _Plan([*ads.values(), *entities.values()], outcomes)
 
+    def _plan_ad(self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, _Stored]) -> Outcome:
+        key = doc_id(obs.doc.ad_key)
+        write = ads.get(key)
+        stored = stored_ads.get(key)
+        current = write.source if write else (stored.source if stored else None)
+        source, status = merge_ad(current, obs.doc)
+        if source is not None:
+            if write is None:
+                index = stored.index if stored else self.indices.ads
+                write = ads[key] = _Write("ad", key, index, source, stored, [])
+            write.source = source
+            write.observations.append(obs)
+        return Outcome(obs, status, _as_document(obs.doc, source, status))
+
     def _write(
         self, writes: list[_Write], page_ops: list[dict[str, Any]]
-    ) -> tuple[list[Observation], list[Rejection], int]:
+    ) -> tuple[list[Observation], list[Observation], list[Rejection], int]:
+        """Bulk the writes; (observations of conflicted ads, of conflicted entities, rejections,
+        pages written)."""
         ops: list[dict[str, Any]] = []
         for write in writes:
             meta: dict[str, Any] = {"_index": write.index, "_id": write.key}
@@ -496,13 +508,13 @@ class Indexer:
                 ops += [{"index": meta}, write.source]
         ops += page_ops
         if not ops:
-            return [], [], 0
+            return [], [], [], 0
         pairs = [
             (ops[n], to_json(ops[n]) + b"\n" + to_json(ops[n + 1]) + b"\n") for n in range(0, len(ops), 2)
         ]
         items = [item for chunk in self._chunks(pairs) for item in self._bulk(chunk)]
 
-        conflicted: dict[int, Observation] = {}
+        conflicted: dict[str, dict[int, Observation]] = {"ad": {}, "entity": {}}
         rejected: dict[int, Rejection] = {}
         transient: list[str] = []
         pages_written = 0
@@ -524,7 +536,7 @@ class Indexer:
                 self.written[write.kind].forget(write.key)
             error = outcome.get("error", {})
             if status == 409 and write is not None:
-                conflicted.update({id(o): o for o in write.observations})
+                conflicted[write.kind].update({id(o): o for o in write.observations})
             elif status in TRANSIENT_STATUSES:
                 transient.append(f"{status} {error.get('type')}")
             elif write is not None and write.kind == "ad":
@@ -538,7 +550,12 @@ class Indexer:
                 log.error("document rejected", kind=cause, id=outcome.get("_id"), status=status, error=error)
         if transient:
             raise ElasticUnavailable(f"bulk items refused: {', '.join(sorted(set(transient)))}")
-        return list(conflicted.values()), list(rejected.values()), pages_written
+        return (
+            list(conflicted["ad"].values()),
+            list(conflicted["entity"].values()),
+            list(rejected.values()),
+            pages_written,
+        )
 
     def _chunks(
         self, pairs: list[tuple[dict[str, Any], bytes]]

@@ -26,9 +26,13 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.rendering.RenderAllRequestsMiddleware": 70,
     # Tor crawls only (NotConfigured otherwise): NEWNYM + retry after repeated failures; before retry (550).
     "crawlers.tor_rotation.TorRotationMiddleware": 560,
+    # Next to the download handler: responses as received, before decompression and redirects
+    # (NotConfigured when evidence.capture is off).
+    "crawlers.evidence.CaptureMiddleware": 950,
 }
 
 ITEM_PIPELINES = {
+    "crawlers.evidence.EvidencePipeline": 700,
     "crawlers.publishing.KafkaPublisher": 800,
 }
 

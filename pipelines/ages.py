@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pipelines.prefilter import PatternSet
 from vigil.core.entities.phones import spelled_numbers
 
 _NUM = r"(?P<age>[1-7][0-9])"
@@ -102,7 +103,12 @@ def find_ages(text: str) -> Iterator[AgeMatch]:
             yield match
 
 
+_AGES_FILTER = PatternSet([*RANGE_RES, AFTER_RE, BEFORE_RE])
+
+
 def _find_ages(text: str) -> Iterator[AgeMatch]:
+    if not _AGES_FILTER.may_match(text):  # most texts state no age: one fast pass instead of several
+        return
     taken: list[tuple[int, int]] = []
     for regex in RANGE_RES:
         for match in regex.finditer(text):

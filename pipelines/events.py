@@ -8,6 +8,7 @@ conflict — it carries the same id, so the alerts worker can recognise the repe
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
 
@@ -25,8 +26,11 @@ def event_id(ad_key: str, record_id: str | None, event_type: str) -> str:
     return uuid.uuid5(EVENT_NAMESPACE, f"{ad_key}\x1f{record_id}\x1f{event_type}").hex
 
 
-def ad_event(doc: AdDocument, event_type: EventType, *, baseline: bool = False) -> AdEvent:
-    """The event for an ad as just merged (``doc`` carries first_seen and the latest content)."""
+def ad_event(
+    doc: AdDocument, event_type: EventType, *, baseline: bool = False, version: dict[str, Any] | None = None
+) -> AdEvent:
+    """The event for an ad as just merged (``doc`` carries first_seen and the latest content);
+    ``version`` (its AdVersion source, pipelines.versions) gives a changed ad's diff."""
     return AdEvent(
         event_id=event_id(doc.ad_key, doc.record_id, event_type),
         event_type=event_type,
@@ -47,6 +51,9 @@ def ad_event(doc: AdDocument, event_type: EventType, *, baseline: bool = False) 
         content_hash=doc.content_hash,
         cluster_id=doc.cluster_id,
         first_seen=doc.first_seen,
+        version=doc.version,
+        changes=(version or {}).get("changes") or [],
+        text_diff=(version or {}).get("text_diff") or "",
     )
 
 

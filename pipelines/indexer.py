@@ -75,11 +75,13 @@ class Observation:
 
 @dataclass
 class Outcome:
-    """What merging one observation did to its ad; ``document`` is the ad as written."""
+    """What merging one observation did to its ad; ``document`` is the ad as written, ``previous``
+    its source before (None for a new ad), from which ``pipelines.versions`` takes the diff."""
 
     observation: Observation
     status: Status
     document: AdDocument | None = None
+    previous: dict[str, Any] | None = None
 
 
 @dataclass
@@ -150,6 +152,7 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         # The ad's newest record analysed again by another analyser version (a replay after an
         # upgrade): its content is replaced in place; it was counted when it first arrived.
         kept = {name: existing.get(name) for name in ("first_seen", "last_seen", "seen_count", "record_ids")}
+        kept["version"] = existing.get("version") or 1
         return keep_image_findings(existing, {**incoming, **kept}), "reanalysed"
     counters = {
         "first_seen": _earliest(existing.get("first_seen"), seen_at),
@@ -162,6 +165,7 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
     if older:
         return {**existing, **counters}, "stale"
     status: Status = "changed" if incoming["content_hash"] != existing.get("content_hash") else "seen"
+    counters["version"] = int(existing.get("version") or 1) + (status == "changed")
     return keep_image_findings(existing, {**incoming, **counters}), status
 
 
@@ -438,7 +442,9 @@ class Indexer:
                 )
         return found[self.indices.ads], found[self.indices.entities]
 
-    def _plan(self, observations: list[Observation], settled: frozenset[int] | set[int] = frozenset()) -> _Plan:
+    def _plan(
+        self, observations: list[Observation], settled: frozenset[int] | set[int] = frozenset()
+    ) -> _Plan:
         """Merges and writes for ``observations``; those in ``settled`` (ids) have their ad written
         already (an entity of theirs conflicted): only their entities are merged again."""
         refs = {obs_id: entity_refs(o.doc) for obs_id, o in enumerate(observations)}
@@ -491,7 +497,7 @@ class Indexer:
                 write = ads[key] = _Write("ad", key, index, source, stored, [])
             write.source = source
             write.observations.append(obs)
-        return Outcome(obs, status, _as_document(obs.doc, source, status))
+        return Outcome(obs, status, _as_document(obs.doc, source, status), current)
 
     def _write(
         self, writes: list[_Write], page_ops: list[dict[str, Any]]
@@ -615,14 +621,18 @@ class Indexer:
         self._call(lambda: self.es.cluster.health(timeout="5s"))
 
     def _call(self, request: Callable[[], Any]) -> Any:
-        """Run one request, turning 'cannot now' failures into ElasticUnavailable."""
-        from elasticsearch import ApiError, TransportError
+        return es_call(request)
 
-        try:
-            return request()
-        except TransportError as exc:
-            raise ElasticUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        except ApiError as exc:
-            if exc.meta.status in TRANSIENT_STATUSES or exc.meta.status == 404:
-                raise ElasticUnavailable(f"HTTP {exc.meta.status}: {exc.message}") from exc
-            raise
+
+def es_call(request: Callable[[], Any]) -> Any:
+    """Run one request, turning 'cannot now' failures into ElasticUnavailable."""
+    from elasticsearch import ApiError, TransportError
+
+    try:
+        return request()
+    except TransportError as exc:
+        raise ElasticUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except ApiError as exc:
+        if exc.meta.status in TRANSIENT_STATUSES or exc.meta.status == 404:
+            raise ElasticUnavailable(f"HTTP {exc.meta.status}: {exc.message}") from exc
+        raise

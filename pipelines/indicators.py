@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipelines.generated import llm_likeness
+from pipelines.prefilter import PatternSet
 from pipelines.scope import Scope, boilerplate_spans, compile_scope, is_name, negated
 from vigil.core.records import Entity, IndicatorHit, Span
 
@@ -63,6 +64,15 @@ class Taxonomy:
     categories: tuple[str, ...]
     indicators: tuple[Indicator, ...]
     scope: Scope | None = None
+    prefilter: PatternSet | None = field(default=None, compare=False, repr=False)
+
+    def candidates(self, findings: Findings) -> set[str]:
+        """Ids of the pattern indicators that may match the ad's title or text: one pass over
+        both instead of one per indicator (all of them when the taxonomy has no prefilter)."""
+        if self.prefilter is None:
+            return {i.id for i in self.indicators if i.patterns}
+        owners = [i.id for i in self.indicators for _ in i.patterns]
+        return {owners[index] for index in self.prefilter.candidates(f"{findings.title}\n{findings.text}")}
 
 
 _SCOPE_KEYS = ("negation_before", "negation_after", "boilerplate", "name_cues")
@@ -163,7 +173,8 @@ def parse_taxonomy(data: Any) -> Taxonomy:
                 escalate=raw.get("escalate", False),
             )
         )
-    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators), _parse_scope(data.get("scope")))
+    prefilter = PatternSet([p.pattern for i in indicators for p in i.patterns])
+    return Taxonomy(int(data.get("version", 1)), tuple(categories), tuple(indicators), _parse_scope(data.get("scope")), prefilter)
 
 
 def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
@@ -254,7 +265,8 @@ _OTHER_PAYMENT_RE = re.compile(
 
 def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[IndicatorHit]) -> list[Span]:
     patterns = _compiled_params(indicator)
-    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope)
+    may_match = _params_prefilter(patterns).may_match(f"{findings.title}\n{findings.text}")
+    spans = _pattern_spans(patterns, findings, scope=default_taxonomy().scope) if may_match else []
     if spans:
         return spans
     wallets = [e for e in findings.entities if e.type == "wallet"]
@@ -266,6 +278,11 @@ def _crypto_only_payment(indicator: Indicator, findings: Findings, hits: list[In
 @lru_cache(maxsize=64)
 def _compiled_params_cached(indicator_id: str, patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return _compile_all(indicator_id, "params.patterns", list(patterns)) if patterns else ()
+
+
+@lru_cache(maxsize=64)
+def _params_prefilter(patterns: tuple[re.Pattern[str], ...]) -> PatternSet:
+    return PatternSet(patterns)
 
 
 def _compiled_params(indicator: Indicator) -> tuple[re.Pattern[str], ...]:
@@ -331,9 +348,12 @@ def match_indicators(
     taxonomy = taxonomy or default_taxonomy()
     hits: list[IndicatorHit] = []
     ordered = sorted(taxonomy.indicators, key=lambda i: i.detector in _LATE_DETECTORS)
+    candidates = taxonomy.candidates(findings)
     for indicator in ordered:
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
+        elif indicator.id not in candidates:
+            continue
         else:
             evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope, max_evidence + 1)
         if len(evidence) > max_evidence and truncated is not None:

@@ -48,11 +48,14 @@ def template_tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(_DIGITS_RE.sub("0", normalised))
 
 
-def shingles(text: str) -> set[str]:
-    tokens = template_tokens(text)
+def _shingles(tokens: list[str]) -> set[str]:
     if len(tokens) < SHINGLE_WORDS:
         return set(tokens)
     return {" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+
+
+def shingles(text: str) -> set[str]:
+    return _shingles(template_tokens(text))
 
 
 @lru_cache(maxsize=1)
@@ -61,18 +64,23 @@ def _permutations():
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
-def minhash(text: str) -> MinHash | None:
-    """The MinHash of the ad's text, None for texts too short to compare meaningfully."""
-    if len(template_tokens(text)) < MIN_TOKENS:
+def _minhash(tokens: list[str]) -> MinHash | None:
+    if len(tokens) < MIN_TOKENS:
         return None
     signature = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme=SCHEME)
-    signature.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
+    signature.update_batch([s.encode("utf-8") for s in sorted(_shingles(tokens))])
     return signature
+
+
+def minhash(text: str) -> MinHash | None:
+    """The MinHash of the ad's text, None for texts too short to compare meaningfully."""
+    return _minhash(template_tokens(text))
 
 
 def ad_minhash(title: str, text: str) -> MinHash | None:
     """The ad's MinHash: over its main text, or title and text when the text is too short."""
-    return minhash(text) if len(template_tokens(text)) >= MIN_TOKENS else minhash(f"{title}\n{text}")
+    tokens = template_tokens(text)
+    return _minhash(tokens) if len(tokens) >= MIN_TOKENS else minhash(f"{title}\n{text}")
 
 
 def signature_values(signature: MinHash | None) -> list[int]:

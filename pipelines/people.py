@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pipelines.prefilter import PatternSet
+
 ETHNICITIES: dict[str, tuple[str, ...]] = {
     "asian": ("asian", "asiatisch", "asiatische", "asiatique", "asiática", "asiatica", "aziatisch", "aziatische", "azjatka", "asiatica"),
     "latina": ("latina", "latino", "latijns", "latine", "hispanic", "hispana"),
@@ -81,7 +83,13 @@ class TermMatch:
     value: str
 
 
+_ETHNICITY_FILTER = PatternSet([ETHNICITY_RE])
+_PROVIDERS_FILTER = PatternSet([PROVIDERS_RE, DUO_RE])
+
+
 def find_ethnicities(text: str) -> Iterator[TermMatch]:
+    if not _ETHNICITY_FILTER.may_match(text):  # most ads name none: one fast pass instead of a slow one
+        return
     for match in ETHNICITY_RE.finditer(text):
         term = match.group(1)
         if term[0].isupper() and term.lower() in GIVEN_NAMES and not term.isupper():
@@ -95,6 +103,8 @@ def find_ethnicities(text: str) -> Iterator[TermMatch]:
 
 
 def find_providers(text: str) -> Iterator[TermMatch]:
+    if not _PROVIDERS_FILTER.may_match(text):
+        return
     for match in PROVIDERS_RE.finditer(text):
         yield TermMatch(match.start(), match.end(), str(_COUNT_WORDS[match.group("count").lower()]))
     for match in DUO_RE.finditer(text):

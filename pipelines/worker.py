@@ -22,6 +22,7 @@ from pipelines.events import EVENT_FOR_STATUS, EventPublisher, ad_event
 from pipelines.indexer import Indexer, Observation, Outcome
 from pipelines.near_duplicates import content_hash
 from pipelines.network_links import LinkPublisher
+from pipelines.versions import Versions
 from vigil.core.config import Settings
 from vigil.core.consumer import Batch, ConsumerLoop, Handler
 from vigil.core.metrics import ENRICH_ERRORS, ENRICH_RECORDS, ES_STATUS
@@ -71,6 +72,7 @@ def prepared(doc: AdDocument, page: RawPage) -> AdDocument:
             "job_id": page.job_id,
             "fetched_at": doc.fetched_at or page.fetched_at,
             "content_hash": doc.content_hash or content_hash(doc.title, doc.text),
+            "capture": page.capture,
         }
     )
 
@@ -86,10 +88,12 @@ class EnrichHandler(Handler):
 
     def start(self, loop: ConsumerLoop) -> None:
         from vigil.core.elastic import client
+        from vigil.core.evidence import open_store
 
         self.analyze = self.analyze or load_analyzer(self.settings)
         self.es = client(self.settings.es, max_retries=0)
         self.indexer = Indexer(self.es, self.settings.es.indices, self.settings.limits)
+        self.versions = Versions(self.es, self.settings, lambda: open_store(self.settings))
         self.events = EventPublisher(loop.producer, self.settings.kafka.topics.ad_events)
         self.links = LinkPublisher(loop.producer, self.settings.kafka.topics.network_links, self.settings.networks)
         try:
@@ -126,6 +130,7 @@ class EnrichHandler(Handler):
             else:
                 observations.append(Observation(value[0], Source(record, value[1])))
 
+        self.versions.strip_screenshots(observations)
         result = self.indexer.index(observations, listings, self._publish_events)
         for rejection in result.rejected:
             batch.dead_letter(rejection.observation.token.record, rejection.error_type, rejection.error)
@@ -172,8 +177,16 @@ class EnrichHandler(Handler):
             return "dead", ("analysis", f"{type(exc).__name__}: {exc}")
 
     def _publish_events(self, outcomes: list[Outcome]) -> None:
+        """Before the ads are written: their versions (pipelines.versions), then the events with
+        the diff of each changed ad."""
+        versions = self.versions.record(outcomes)
         events = [
-            ad_event(o.document, EVENT_FOR_STATUS[o.status], baseline=o.observation.token.page.baseline)
+            ad_event(
+                o.document,
+                EVENT_FOR_STATUS[o.status],
+                baseline=o.observation.token.page.baseline,
+                version=versions.get(id(o)),
+            )
             for o in outcomes
             if o.status in EVENT_FOR_STATUS and o.document is not None
         ]

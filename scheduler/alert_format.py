@@ -21,6 +21,8 @@ CONTENT_LEVELS: tuple[str, ...] = ("minimal", "summary", "full")
 
 FIELD_LIMIT = 300
 TITLE_LIMIT = 200
+CHANGE_LINES = 20
+TEXT_DIFF_LIMIT = 1000
 
 _KEEP = {"\n"}
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!@#?$%&*])")
@@ -100,8 +102,12 @@ def render(
     occurred_at: datetime,
     ad_title: str,
     ad_url: str,
+    changes: list[str] = (),
+    text_diff: str = "",
 ) -> tuple[str, str]:
-    """(title, plain-text body) of one alert at the subscriber's content level."""
+    """(title, plain-text body) of one alert at the subscriber's content level. ``changes`` (an
+    ad.changed event's field diff, one line each) come from the ad like everything else: they are
+    neutralised and shown from ``summary`` on; ``text_diff`` (the ad's own words) only at ``full``."""
     level = effective_content(content, escalated)
     key = neutralise(ad_key, 200)
     if level == "full" and ad_title:
@@ -120,11 +126,16 @@ def render(
             "Evidence:",
             *[f"- {neutralise(line)}" for line in evidence[:20]],
         ]
+    if level in ("summary", "full") and changes:
+        lines += ["Changes since the last version:", *[f"- {neutralise(line)}" for line in changes[:CHANGE_LINES]]]
     if level == "full":
         lines += [
             f"Title: {neutralise(ad_title, TITLE_LIMIT)}" if ad_title else "",
             f"URL (defanged): {neutralise(ad_url, 500)}",
         ]
+        if text_diff:
+            diff = neutralise(text_diff, TEXT_DIFF_LIMIT, multiline=True).splitlines()
+            lines += ["Text changes:", *[f"  {line}" for line in diff if line.strip()]]
     if level != "minimal":
         lines.append(f"Event: {event_type} at {occurred_at.isoformat(timespec='seconds')}")
     lines.append(f"Open in Vigil: {link}")

@@ -113,6 +113,8 @@ def describe(match: Match, event: AdEvent | NetworkEvent, link: str) -> tuple[st
         occurred_at=event.occurred_at,
         ad_title=event.title,
         ad_url=event.url,
+        changes=[change.describe() for change in event.changes],
+        text_diff=event.text_diff,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED
@@ -32,6 +33,8 @@ log = structlog.get_logger("vigil.scheduler")
 LEASE_NAME = "vigil-scheduler"
 JOBS_TABLE = "vigil_apscheduler_jobs"
 FIRE = "scheduler.service:fire_watch"
+MANIFEST_JOB = "vigil-evidence-manifests"
+WRITE_MANIFESTS = "scheduler.service:write_manifests"
 
 _active: SchedulerService | None = None
 
@@ -41,6 +44,13 @@ def fire_watch(watch_id: str) -> None:
     if _active is None:
         raise RuntimeError(f"watch {watch_id} fired outside a running scheduler service")
     _active.fire(watch_id)
+
+
+def write_manifests() -> None:
+    """APScheduler's job function for the evidence manifests (see SchedulerService.write_manifests)."""
+    if _active is None:
+        raise RuntimeError("evidence manifests due outside a running scheduler service")
+    _active.write_manifests()
 
 
 def open_watches(settings: Settings) -> WatchStore:
@@ -60,7 +70,7 @@ class SchedulerService:
         jobstore = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
         create_tables(self.engine, jobstore.jobs_t)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": jobstore},
+            jobstores={"default": jobstore, "memory": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={
                 "coalesce": True,
@@ -144,9 +154,46 @@ class SchedulerService:
             elif not watch.paused and job.next_run_time is None:
                 self.scheduler.resume_job(watch_id)
                 log.info("watch resumed", watch=watch_id)
-        for job_id in jobs.keys() - watches.keys():
+        self._sync_evidence(jobs.get(MANIFEST_JOB))
+        for job_id in jobs.keys() - watches.keys() - {MANIFEST_JOB}:
             self.scheduler.remove_job(job_id)
             log.info("watch removed", watch=job_id)
+
+    def _sync_evidence(self, job) -> None:
+        """One job writes the signed evidence manifests, a few minutes after each period ends, and once
+        when this process becomes leader (catching up what a restart or failover missed). It lives in
+        memory, not the watches' job store: each run writes every period still missing anyway."""
+        from vigil.core.custody import EPOCH, GRACE
+
+        hours = self.settings.evidence.manifest_interval_hours
+        name = f"evidence manifests every {hours:g}h"
+        if not self.settings.evidence.capture:
+            if job is not None:
+                self.scheduler.remove_job(MANIFEST_JOB)
+            return
+        if job is None or job.name != name:
+            trigger = IntervalTrigger(hours=hours, start_date=EPOCH + GRACE, timezone=UTC)
+            self.scheduler.add_job(
+                WRITE_MANIFESTS,
+                trigger=trigger,
+                id=MANIFEST_JOB,
+                name=name,
+                jobstore="memory",
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+            )
+            log.info("evidence manifests scheduled", every_hours=hours)
+
+    def write_manifests(self) -> None:
+        """Every ended period without a complete manifest gets one; only the lease holder writes."""
+        from vigil.core.custody import write_due_manifests
+        from vigil.core.evidence import open_store
+
+        if not self.lease.held():
+            log.warning("evidence manifests skipped: lease not held")
+            return
+        for manifest in write_due_manifests(open_store(self.settings), self.settings):
+            log.info("evidence manifest signed", manifest=manifest.name, leaves=manifest.document["tree_size"])
 
     def _first_run(self, watch: Watch) -> datetime | bool:
         """A new interval watch runs at once (its baseline); a cron watch waits for its time."""

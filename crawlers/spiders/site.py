@@ -28,6 +28,7 @@ from w3lib.url import canonicalize_url
 
 from crawlers.config import vigil_settings
 from crawlers.errors import cause_of
+from crawlers.evidence import META as CAPTURE_META
 from crawlers.items import Cut, Item, detail_fields, detail_url, html_items, json_items, next_page, read_json
 from crawlers.pages import (
     canonical_url,
@@ -39,7 +40,7 @@ from crawlers.pages import (
     record_headers,
 )
 from crawlers.profile_settings import profile_settings
-from crawlers.rendering import render_meta
+from crawlers.rendering import render_meta, screenshot_height
 from crawlers.routing import route
 from crawlers.validators import Validators
 from vigil.core import metrics
@@ -119,6 +120,7 @@ class SiteSpider(scrapy.Spider):
         spider.html_types = crawler.settings.getlist("VIGIL_HTML_TYPES")
         spider.header_names = crawler.settings.getlist("VIGIL_RECORD_HEADERS")
         spider.items_limit = config.crawl.max_items_per_page
+        spider.screenshot_height = screenshot_height(profile, config, crawler.settings) if spider.probe is None else None
         folder = config.crawl.validators_dir or config.state_dir / "validators"
         spider.validators = None if spider.probe is not None else Validators(folder / f"{profile.id}.json")
         crawler.signals.connect(spider._save_validators, signal=scrapy.signals.spider_closed)
@@ -182,7 +184,7 @@ class SiteSpider(scrapy.Spider):
             meta={
                 "vigil_referrer": referrer,
                 "handle_httpstatus_list": [304],
-                **render_meta(self.profile, "ad" if is_ad else "listing"),
+                **render_meta(self.profile, "ad" if is_ad else "listing", self.screenshot_height),
                 **(meta or {}),
             },
         )
@@ -357,6 +359,7 @@ class SiteSpider(scrapy.Spider):
             truncated=truncated,
             baseline=self.baseline,
             item_of=page_key,
+            capture=source.meta.get(CAPTURE_META),
         )
 
     def parse_detail(self, response: Response):
@@ -432,6 +435,7 @@ class SiteSpider(scrapy.Spider):
             decode_errors=body.decode_errors,
             truncated=body.truncated,
             baseline=self.baseline,
+            capture=response.meta.get(CAPTURE_META),
         )
 
     def _follow(self, response: TextResponse, stop: bool = False):

@@ -4,7 +4,8 @@
 #     tesseract-ocr with the traineddata of the ad languages (image worker, docs/images.md),
 #     DejaVu fonts (the generated test images), postgresql (the schedulers' shared database in tests)
 #   - a virtualenv with the project and its dev tools
-#   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory)
+#   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory), and
+#     SeaweedFS (the local S3 server) built from its Go module (needs go; cached in the state directory)
 #
 # The container image (deploy/Dockerfile) runs this same script with --runtime: the Debian
 # packages the roles need at run time (tor, chromium, privoxy, tesseract; no maven, no JDK), a plain
@@ -75,5 +76,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-"$VENV/bin/vigil" stack fetch
+# --with s3: SeaweedFS, the local evidence store's S3 server, built once from its Go module
+# (minutes on a cold Go cache; cached in the state directory's tools/ afterwards).
+"$VENV/bin/vigil" stack fetch --with s3
 echo "setup: done"

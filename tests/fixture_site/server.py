@@ -339,6 +339,13 @@ class FixtureSite(ServedSite):
             self.board.ads.insert(0, ad)
         return {**ad, "url": self.ad_url(ad["id"])}
 
+    def edit_ad(self, ad_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a posted ad in place (its title, body, price, ...), as its poster would."""
+        with self.board.lock:
+            ad = next(a for a in self.board.ads if a["id"] == ad_id)
+            ad.update(fields)
+            return {**ad, "url": self.ad_url(ad_id)}
+
     def huge_page(self) -> bytes:
         if self._huge is None:
             line = b"<p>Archived notice: rooms available, call the office for details.</p>\n"

@@ -246,7 +246,7 @@ def test_vigil_stack_status_json(vigil_env):
     proc = vigil_env.run("stack", "status", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert set(report) == {"kafka", "elasticsearch", "tor", "postgres"}
+    assert set(report) == {"kafka", "elasticsearch", "tor", "postgres", "s3"}
     assert report["kafka"]["healthy"] and report["elasticsearch"]["healthy"]
 
 

@@ -111,3 +111,18 @@ def test_webhooks_carry_the_idempotency_key_as_a_header():
     )
     assert with_idempotency_key("json://h/x?a=b", "k1").endswith("?a=b&%2BIdempotency-Key=k1")
     assert with_idempotency_key("mailto://u:p@h/", "k1") == "mailto://u:p@h/"
+
+
+def test_the_diff_of_a_changed_ad_is_rendered_inert_and_only_above_minimal():
+    changes = ["phones: +447911123456 -> +447922654321", "handles: + <a href=http://evil.example>@everyone</a>"]
+    text_diff = "- call 0791\n+ see ![px](http://t.example/p.png) www.evil.example"
+    title, body = render(**fields(content="summary", event_type="ad.changed", changes=changes, text_diff=text_diff))
+    assert "Changes since the last version:" in body and "- phones: +447911123456 -> +447922654321" in body
+    assert "Text changes:" not in body  # the ad's own words only at full
+    _, full = render(**fields(content="full", event_type="ad.changed", changes=changes, text_diff=text_diff))
+    assert "Text changes:" in full and "- call 0791" in full
+    for bad in ("<a", "http://", "@everyone", "![", "](", "www.evil", "evil.example"):
+        assert bad not in full, bad
+    for level, escalated in (("minimal", False), ("full", True)):
+        _, quiet = render(**fields(content=level, escalated=escalated, changes=changes, text_diff=text_diff))
+        assert "phones" not in quiet and "0791" not in quiet

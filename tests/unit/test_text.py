@@ -1,6 +1,9 @@
 """Text extraction: main text, title, metadata, price, date, location, images, language."""
 
+import time
 from datetime import UTC, datetime
+
+import pytest
 
 from pipelines.dates import parse_date
 from pipelines.language import detect_language
@@ -86,3 +89,36 @@ def test_bidi_and_zero_width_characters_are_removed():
     assert clean_text("Arabic \u0645\u0631\u062d\u0628\u0627 and emoji \U0001F600 stay") == (
         "Arabic \u0645\u0631\u062d\u0628\u0627 and emoji \U0001F600 stay"
     )
+
+
+def test_main_text_is_the_ad_block_not_the_related_ads_or_the_sidebar():
+    related = "".join(f'<li><a href="/ad/{i}">Related ad {i}</a> <span>{i} hours ago</span></li>' for i in range(30))
+    ad = "Hi, I am Mia, new in town. Call me on 06 12345678.<br>Kisses and see you soon, gentlemen!"
+    page = (
+        f"<html><body><div id=wrap><nav>{'<a href=/c>Category</a> ' * 20}</nav><ul class=related>{related}</ul>"
+        f"<div class=ad><h1>Mia</h1><div class=desc>{ad}</div><div class=details>Rates: 150 per hour, "
+        "incall only, in the city centre</div></div><div class=copyright>Copyright. Adults only.</div></div>"
+        "<script>var x = 1;</script></body></html>"
+    )
+    text = main_text(page, parse(page))
+    assert "Call me on 06 12345678" in text and "Rates: 150 per hour" in text
+    assert "hours ago" not in text and "Category" not in text and "Copyright" not in text
+
+
+def test_main_text_of_a_page_with_too_many_blocks_is_bounded():
+    page = "<html><body>" + "<div><p>filler text here</p></div>" * 3000 + "<div>Call 0612345678</div></body></html>"
+    assert "0612345678" in main_text(page, parse(page))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<div>" * 399 + "Call 0612345678 " + "<a href=/x>link</a>" * 3000 + "</div>" * 399,
+        "<div>" + "<span>" * 5000 + "<div>Call 0612345678</div>" * 300 + "</span>" * 5000 + "</div>",
+        "<div>" * 30 + ("<div>Call 0612345678 " + "<a href=/x>link</a>" * 100 + "</div>") * 300 + "</div>" * 30,
+    ],
+)
+def test_main_text_of_hostile_nesting_is_bounded(page):
+    started = time.process_time()
+    assert "0612345678" in main_text(page, parse(page))
+    assert time.process_time() - started < 5

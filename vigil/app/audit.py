@@ -8,12 +8,10 @@ and the operating-system account and host it ran from. Retention never deletes t
 
 from __future__ import annotations
 
-import getpass
-import socket
 from typing import Any
 
+from vigil.core.audit import entry
 from vigil.core.config import Settings
-from vigil.core.records import utcnow
 
 
 class AuditError(Exception):
@@ -34,20 +32,7 @@ def record(settings: Settings, action: str, parameters: dict[str, Any], es=None)
     """Write the audit document for ``action`` (synchronously, refreshed); raise AuditError if not."""
     from vigil.core.elastic import client
 
-    try:
-        os_user = getpass.getuser()
-    except (KeyError, OSError):
-        os_user = "unknown"
-    doc = {
-        "at": utcnow().isoformat(),
-        "action": action,
-        "who": identity(settings),
-        "os_user": os_user,
-        "host": socket.gethostname(),
-        "parameters": {k: v for k, v in parameters.items() if v not in (None, [], (), "")},
-        "summary": f"{action} "
-        + " ".join(f"{k}={v}" for k, v in parameters.items() if v not in (None, [], (), ""))[:1000],
-    }
+    doc = entry(action, identity(settings), parameters)
     try:
         (es or client(settings.es)).index(
             index=settings.es.indices.audit, document=doc, require_alias=True, refresh="wait_for"

@@ -8,6 +8,7 @@ stays fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,7 @@ COMMAND_MODULES = [
     "scheduler",
     "watch",
     "alerts",
+    "ad",
     "tor",
     "search",
     "entity",
@@ -44,6 +46,8 @@ COMMAND_MODULES = [
     "kibana",
     "retention",
     "analyze",
+    "replay",
+    "evidence",
 ]
 
 
@@ -89,6 +93,9 @@ _register()
 
 
 def main() -> None:
+    # What Vigil writes (state directory, evidence, Kafka segments, inbox, logs) is for its own
+    # account only; services run as other accounts are handed their folders explicitly.
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:

@@ -32,6 +32,7 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG_FILE = "vigil.yaml"
 CREDENTIALS_FILE = "elasticsearch-credentials.json"  # in the state directory, written by `vigil stack up`
+S3_CREDENTIALS_FILE = "s3-credentials.json"  # in the state directory, written by `vigil stack up --with s3`
 # What crawlers and the image fetcher send unless a profile sets politeness.user_agent.
 DEFAULT_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -252,6 +253,10 @@ class StackSettings(Section):
     cluster_kafka_heap: str = "512m"
     postgres_port: int = Field(55432, ge=1, le=65535, description="`vigil stack up --with postgres`")
     postgres_user: str = Field("vigil-pg", description="the account PostgreSQL runs as when started by root")
+    s3_port: int = Field(
+        58333, ge=1, le=65527, description="`vigil stack up --with s3`: S3 here, its servers on the next 7 ports"
+    )
+    s3_user: str = Field("vigil-s3", description="the account the local S3 server runs as when started by root")
     es_security: bool = Field(
         True, description="local Elasticsearch with security: generated credentials, roles (docs/security.md)"
     )
@@ -386,6 +391,10 @@ class EvidenceSettings(Section):
         1_000_000_000, ge=4096, description="a WARC file is closed and stored once it reaches this size"
     )
     screenshots: bool = Field(True, description="full-page PNG of render_js pages (images blocked unless allowed)")
+    screenshot_max_height: int = Field(
+        16384, ge=256, le=65536, description="pixels of a full-page screenshot, at most (longer pages are cut)"
+    )
+    screenshot_max_bytes: int = Field(8 * 1024 * 1024, ge=4096, description="a larger screenshot is not kept")
     retention_days: int | None = Field(
         None, ge=1, description="evidence older than this is deleted unless on hold; default retention_days"
     )
@@ -513,10 +522,27 @@ class Settings(BaseSettings):
             self.es.username, self.es.password = "elastic", SecretStr(data["elastic"])
         return self
 
+    @model_validator(mode="after")
+    def _stack_s3_credentials(self) -> Settings:
+        """An s3:// evidence store without keys uses those `vigil stack up --with s3` generated
+        (and that server's endpoint, when none is configured)."""
+        evidence = self.evidence
+        if not evidence.store.startswith("s3://") or evidence.s3_access_key is not None:
+            return self
+        try:
+            data = json.loads((self.home.expanduser().resolve() / S3_CREDENTIALS_FILE).read_text())
+        except (OSError, ValueError):
+            return self
+        if data.get("access_key") and data.get("secret_key"):
+            evidence.s3_access_key = SecretStr(data["access_key"])
+            evidence.s3_secret_key = SecretStr(data["secret_key"])
+            evidence.s3_endpoint_url = evidence.s3_endpoint_url or data.get("endpoint")
+        return self
+
     @cached_property
     def state_dir(self) -> Path:
         path = self.home.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
     @property

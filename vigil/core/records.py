@@ -150,6 +150,26 @@ class JobStatus(Record):
 
 
 EventType = Literal["ad.new", "ad.changed"]
+ChangeKind = Literal["added", "removed", "changed"]
+
+
+class FieldChange(BaseModel):
+    """One field-level difference between two versions of an ad (``pipelines.diffs``): a contact
+    added or removed, or a value replaced (phone X -> Y, price, location, title). Bounded."""
+
+    field: str
+    change: ChangeKind
+    before: str | None = None
+    after: str | None = None
+
+    def describe(self) -> str:
+        """In words, e.g. ``phones: +447911123456 -> +447922654321`` (values as the ad gave them:
+        an alert neutralises them before they leave Vigil)."""
+        if self.change == "changed":
+            return f"{self.field}: {self.before} -> {self.after}"
+        if self.change == "added":
+            return f"{self.field}: + {self.after}"
+        return f"{self.field}: - {self.before}"
 
 
 class AdEvent(Record):
@@ -175,6 +195,9 @@ class AdEvent(Record):
     cluster_id: str | None = None
     first_seen: datetime | None = None
     occurred_at: datetime = Field(default_factory=utcnow)
+    version: int = Field(1, description="the ad's version this event is about (see AdVersion)")
+    changes: list[FieldChange] = Field(default_factory=list, description="ad.changed: the diff from the last version")
+    text_diff: str = Field("", description="ad.changed: a bounded summary of the text's changes")
 
 
 NetworkEventType = Literal["network.grew", "network.new_country"]
@@ -377,10 +400,72 @@ class AdDocument(Record):
         default_factory=list,
         description="the last raw records merged into this ad (bounded); a re-delivered record is a no-op",
     )
+    capture: Capture | None = Field(None, description="the newest fetch of this ad in the evidence store")
+    version: int = Field(1, description="the number of the AdVersion this content is (1-based)")
 
     def entity_values(self) -> dict[str, list[str]]:
         """type -> normalised values, the form carried by AdEvent.entities."""
         return {entity_type: getattr(self, name) for entity_type, name in ENTITY_FIELDS.items()}
+
+
+class SeenCapture(Capture):
+    """A capture as a version lists it: with when it was fetched, and when its screenshot was
+    deleted (an ad flagged for escalation keeps no screenshot)."""
+
+    fetched_at: datetime | None = None
+    page_record_id: str | None = Field(None, description="RawPage.record_id of the fetch")
+    screenshot_deleted_at: datetime | None = None
+
+
+class AdVersion(Record):
+    """One version (one content) of an ad, in the ``vigil-ad-versions`` alias (docs/records.md).
+
+    Document id: ``version_id(ad_key, version, content_hash)``. Written by the enrich worker
+    (``pipelines.versions``) from what the indexer reports: a new ad is version 1, each change of
+    content the next version (an ad that returns to earlier content gets a new version too);
+    another fetch of the same content moves ``last_seen`` on and adds its capture.
+    """
+
+    ad_key: str
+    profile_id: str
+    network: Network = "clearnet"
+    version: int = Field(1, ge=1)
+    content_hash: str
+    previous_hash: str | None = Field(None, description="content_hash of the version before")
+    analyzer_version: str = ""
+    url: str
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    seen_count: int = 1
+    title: str = ""
+    text: str = ""
+    price: Price | None = None
+    location: str | None = None
+    phones: list[str] = []
+    emails: list[str] = []
+    wallets: list[str] = []
+    handles: list[str] = []
+    onions: list[str] = []
+    entities: dict[str, list[str]] = Field(default_factory=dict, description="type -> normalised values")
+    indicator_ids: list[str] = []
+    risk: int = 0
+    escalate: bool = False
+    captures: list[SeenCapture] = Field(
+        default_factory=list, description="the version's first capture and its most recent ones (bounded)"
+    )
+    captures_seen: int = Field(0, description="captures of this version, also those no longer listed")
+    changes: list[FieldChange] = Field(default_factory=list, description="the diff from the previous version")
+    text_diff: str = ""
+    record_ids: list[str] = Field(default_factory=list, description="raw records merged (bounded): re-delivery is a no-op")
+    screenshot_deleted_at: datetime | None = Field(
+        None, description="when this version's screenshots were deleted (the ad was flagged for escalation)"
+    )
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+def version_id(key: str, version: int, content_hash: str) -> str:
+    """The AdVersion document id: deterministic, so re-delivery and replay write the same document."""
+    return doc_id(f"{key}#v{version}#{content_hash}")
 
 
 MAX_ID_BYTES = 512

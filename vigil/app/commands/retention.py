@@ -64,6 +64,7 @@ def apply(
     console.print(table)
     if not (es_only or only):
         _topics_and_files(cfg, dry_run)
+        _evidence(cfg, dry_run)
     failures = sum(o.errors for o in outcomes)
     if failures:
         Console(stderr=True).print(f"[red]error:[/red] {failures} documents could not be deleted")
@@ -91,3 +92,38 @@ def _topics_and_files(cfg, dry_run: bool) -> None:
         what = "" if f.lines is None else f" ({f.lines} of {f.of_lines} lines)"
         verb = "would delete" if dry_run else "deleted"
         console.print(f"  {verb} {f.kind} {f.path}{what}", highlight=False, soft_wrap=True)
+
+
+def _evidence(cfg, dry_run: bool) -> None:
+    """Evidence older than evidence.retention_days (else retention_days), except held ads'; --days, an
+    ad-hoc override for the indices, never shortens the life of evidence."""
+    from vigil.app.audit import record
+    from vigil.app.evidence import purge_evidence
+    from vigil.app.retention import cutoff
+    from vigil.core.elastic import client
+    from vigil.core.evidence import open_store
+
+    days = cfg.evidence.retention_days or cfg.retention_days
+    before = cutoff(days)
+    es = client(cfg.es)
+    try:
+        doomed = purge_evidence(
+            cfg,
+            open_store(cfg),
+            es,
+            before,
+            dry_run=dry_run,
+            audit=lambda d: record(cfg, "evidence.retention", {"deleted": len(d), "before": before.isoformat()}, es=es),
+        )
+    except Exception as exc:  # noqa: BLE001 - the CLI names the cause and exits non-zero
+        Console(stderr=True).print(f"[red]error:[/red] evidence retention failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        es.close()
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"evidence older than {days} days: {len(doomed)} objects {verb} (held ads and manifests kept)",
+        highlight=False,
+    )
+    for stored in doomed[:50]:
+        console.print(f"  {verb} {stored.name}", highlight=False, soft_wrap=True)

@@ -24,6 +24,7 @@ err = Console(stderr=True)
 class Extra(StrEnum):
     tor = "tor"
     postgres = "postgres"
+    s3 = "s3"
 
 
 class Service(StrEnum):
@@ -31,6 +32,7 @@ class Service(StrEnum):
     elasticsearch = "elasticsearch"
     tor = "tor"
     postgres = "postgres"
+    s3 = "s3"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -59,29 +61,31 @@ def _settings(nodes: int):
 
 
 @app.command()
-def fetch() -> None:
+def fetch(
+    with_: list[Extra] = typer.Option([], "--with", help="also build the S3 server (s3; tor and postgres are Debian's)"),
+) -> None:
     """Download Kafka's jars and the Elasticsearch zip from Maven Central (cached; quick when done)."""
     from vigil.app.stack import StackError
     from vigil.app.stack import fetch as do_fetch
 
     cfg = settings()
     try:
-        result = do_fetch(cfg, report=_report)
+        result = do_fetch(cfg, report=_report, with_s3=Extra.s3 in with_)
     except StackError as exc:
         raise _fail(str(exc)) from None
+    from vigil.app.stack.s3 import SEAWEEDFS_VERSION
+
     for name, outcome in result.items():
-        _report(
-            name,
-            f"{outcome} ({getattr(cfg.stack, name + '_version', '')})" if outcome != "external" else outcome,
-        )
+        version = SEAWEEDFS_VERSION if name == "s3" else getattr(cfg.stack, name + "_version", "")
+        _report(name, f"{outcome} ({version})" if outcome != "external" else outcome)
 
 
 @app.command()
 def up(
-    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor, postgres)"),
+    with_: list[Extra] = typer.Option([], "--with", help="also start an optional service (tor, postgres, s3)"),
     nodes: int = typer.Option(1, "--nodes", min=1, max=5, help=NODES_HELP),
 ) -> None:
-    """Start Kafka and Elasticsearch (and tor or postgres with --with) unless already healthy; wait until ready."""
+    """Start Kafka and Elasticsearch (and tor, postgres or s3 with --with) unless already healthy; wait until ready."""
     from vigil.app.stack import StackError, ensure_up
 
     if with_ and nodes > 1:
@@ -91,7 +95,11 @@ def up(
     try:
         with console.status("starting the local stack...", spinner="dots"):
             result = ensure_up(
-                cfg, with_tor=Extra.tor in with_, with_postgres=Extra.postgres in with_, report=_report
+                cfg,
+                with_tor=Extra.tor in with_,
+                with_postgres=Extra.postgres in with_,
+                with_s3=Extra.s3 in with_,
+                report=_report,
             )
     except StackError as exc:
         raise _fail(str(exc)) from None
@@ -156,7 +164,7 @@ def status(
 
 @app.command()
 def logs(
-    service: Service = typer.Argument(..., help="kafka, elasticsearch, tor or postgres"),
+    service: Service = typer.Argument(..., help="kafka, elasticsearch, tor, postgres or s3"),
     lines: int = typer.Option(50, "-n", "--lines", help="how many last lines"),
     follow: bool = typer.Option(False, "-f", "--follow", help="keep printing new lines"),
     node: int = typer.Option(0, "--node", min=0, max=5, help="node N of the local cluster (`up --nodes`)"),

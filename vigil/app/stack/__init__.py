@@ -20,6 +20,7 @@ from vigil.app.stack.elasticsearch import Elasticsearch
 from vigil.app.stack.errors import StackError
 from vigil.app.stack.kafka import Kafka
 from vigil.app.stack.postgres import Postgres
+from vigil.app.stack.s3 import SeaweedS3
 from vigil.app.stack.tor import Tor
 from vigil.core.config import Settings
 
@@ -32,7 +33,9 @@ def _quiet(service: str, message: str) -> None:
     pass
 
 
-def services(settings: Settings, with_tor: bool = False, with_postgres: bool = False) -> list:
+def services(
+    settings: Settings, with_tor: bool = False, with_postgres: bool = False, with_s3: bool = False
+) -> list:
     """The stack's services; a local cluster is its Kafka and Elasticsearch nodes only."""
     nodes = range(1, settings.stack.nodes + 1)
     found: list = [*(Kafka(settings, n) for n in nodes), *(Elasticsearch(settings, n) for n in nodes)]
@@ -42,6 +45,8 @@ def services(settings: Settings, with_tor: bool = False, with_postgres: bool = F
         found.append(Tor(settings))
     if with_postgres:
         found.append(Postgres(settings))
+    if with_s3:
+        found.append(SeaweedS3(settings))
     return found
 
 
@@ -56,22 +61,27 @@ def _lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def fetch(settings: Settings, report: Report = _quiet) -> dict[str, str]:
-    """Download Kafka's jars and the Elasticsearch zip (unless external); cached, so quick twice."""
+def fetch(settings: Settings, report: Report = _quiet, with_s3: bool = False) -> dict[str, str]:
+    """Download Kafka's jars and the Elasticsearch zip (unless external), and with ``with_s3`` build
+    the S3 server; cached, so quick twice."""
     result: dict[str, str] = {}
     with _lock(settings):
-        for svc in services(settings):
+        for svc in services(settings, with_s3=with_s3):
             if svc.external:
                 result[svc.name] = "external"
                 continue
             if not svc.fetched():
-                report(svc.name, f"fetching {svc.version} from Maven Central")
+                report(svc.name, f"fetching {svc.version} from {getattr(svc, 'source', 'Maven Central')}")
             result[svc.name] = "fetched" if svc.fetch() else "cached"
     return result
 
 
 def ensure_up(
-    settings: Settings, with_tor: bool = False, report: Report = _quiet, with_postgres: bool = False
+    settings: Settings,
+    with_tor: bool = False,
+    report: Report = _quiet,
+    with_postgres: bool = False,
+    with_s3: bool = False,
 ) -> dict[str, str]:
     """Start every service that is not already healthy and wait until all are ready.
 
@@ -82,7 +92,7 @@ def ensure_up(
     timeout = settings.stack.ready_timeout
     with _lock(settings):
         pending = []
-        for svc in services(settings, with_tor, with_postgres):
+        for svc in services(settings, with_tor, with_postgres, with_s3):
             if svc.external:
                 report(svc.name, f"external at {svc.address}")
                 if not svc.healthy():
@@ -99,7 +109,7 @@ def ensure_up(
                 report(svc.name, f"process {svc.pid()} is starting; waiting")
             else:
                 if hasattr(svc, "fetched") and not svc.fetched():
-                    report(svc.name, f"fetching {svc.version} from Maven Central")
+                    report(svc.name, f"fetching {svc.version} from {getattr(svc, 'source', 'Maven Central')}")
                     svc.fetch()
                 report(svc.name, f"starting at {svc.address}")
                 svc.start()
@@ -116,7 +126,7 @@ def down(settings: Settings, report: Report = _quiet) -> dict[str, str]:
     """Stop the processes this state directory's ``up`` started (by recorded PID); keep data."""
     result: dict[str, str] = {}
     with _lock(settings):
-        for svc in reversed(services(settings, with_tor=True, with_postgres=True)):
+        for svc in reversed(services(settings, with_tor=True, with_postgres=True, with_s3=True)):
             if svc.external:
                 result[svc.name] = "external"
                 continue
@@ -130,6 +140,8 @@ def down(settings: Settings, report: Report = _quiet) -> dict[str, str]:
     return result
 
 
-def status(settings: Settings, with_tor: bool = True, with_postgres: bool = True) -> dict[str, dict]:
+def status(
+    settings: Settings, with_tor: bool = True, with_postgres: bool = True, with_s3: bool = True
+) -> dict[str, dict]:
     """Per service: version, address, healthy, pid (int, None, or 'external'), log path."""
-    return {svc.name: svc.status() for svc in services(settings, with_tor, with_postgres)}
+    return {svc.name: svc.status() for svc in services(settings, with_tor, with_postgres, with_s3)}

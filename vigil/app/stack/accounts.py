@@ -12,6 +12,8 @@ from vigil.app.stack.errors import StackError
 from vigil.core.accounts import AccountError, system_account
 from vigil.core.config import Settings
 
+SERVICE_BASE = Path("/var/lib/vigil")
+
 
 def world_traversable(path: Path) -> bool:
     return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
@@ -28,7 +30,7 @@ def service_root(settings: Settings, name: str) -> Path:
     if os.geteuid() != 0 or world_traversable(settings.state_dir):
         return default
     digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
-    return Path("/var/lib/vigil") / digest / name
+    return SERVICE_BASE / digest / name
 
 
 def run_as(user: str, service: str, setting: str) -> pwd.struct_passwd | None:
@@ -49,6 +51,16 @@ def check_traversable(root: Path, account: pwd.struct_passwd, service: str) -> N
                 f"(mode {oct(mode & 0o777)}); put the state directory (VIGIL_HOME) somewhere "
                 "world-traversable or chmod o+x that directory"
             )
+
+
+def hand_over(account: pwd.struct_passwd, root: Path, service: str) -> None:
+    """Give the service's folder to its account. Vigil runs with umask 077, so the folders it made
+    above it under /var/lib/vigil are opened to traversal (0711: no listing) and the tree is chowned."""
+    for parent in root.parents:
+        if parent == SERVICE_BASE or SERVICE_BASE in parent.parents:
+            parent.chmod(0o711)
+    chown_tree(account, root)
+    check_traversable(root, account, service)
 
 
 def chown_tree(account: pwd.struct_passwd, *tops: Path) -> None:

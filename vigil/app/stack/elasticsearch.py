@@ -200,8 +200,7 @@ class Elasticsearch:
         account = self.run_as()
         cmd = [str(self.home / "bin" / "elasticsearch"), "-p", str(es_pid_file)]
         if account is not None:
-            accounts.check_traversable(self.root, account, NAME)
-            accounts.chown_tree(account, self.config_dir, self.data_dir, self.es_logs, self.tmp_dir, self.es_run)
+            accounts.hand_over(account, self.root, NAME)
             cmd = accounts.setpriv(account, cmd)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_", "CLI_JAVA"))}
         env.update(

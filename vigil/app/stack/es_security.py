@@ -12,8 +12,8 @@ export lines for scripts.
 Roles (index patterns cover the configured aliases and the tests' ``test-*`` ones):
 
 * ``vigil_writer`` (user ``vigil-writer``): the workers, read and write.
-* ``vigil_analyst`` (user ``vigil-analyst``): reads ads, entities, alerts and jobs, but never an
-  ad escalated for review (minors) nor its alerts: document-level security, which needs the
+* ``vigil_analyst`` (user ``vigil-analyst``): reads ads, ad versions, entities, alerts and jobs, but never
+  an ad escalated for review (minors) nor its versions or alerts: document-level security, which needs the
   trial licence Vigil starts (``POST /_license/start_trial``); writes only the audit trail.
 * ``vigil_admin`` (user ``vigil-admin``): everything on Vigil's indices, templates and security.
 """
@@ -51,7 +51,7 @@ ROLES = {
         "cluster": ["monitor"],
         "indices": [
             {
-                "names": [p.replace("*", "*ads*") for p in PATTERNS] + [p.replace("*", "*alerts*") for p in PATTERNS],
+                "names": [p.replace("*", f"*{name}*") for name in ("ads", "alerts", "ad-versions") for p in PATTERNS],
                 "privileges": ["read", "view_index_metadata"],
                 "query": json.dumps(NOT_ESCALATED_ADS),
             },

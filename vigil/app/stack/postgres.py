@@ -96,8 +96,7 @@ class Postgres:
         for folder in (self.root, self.socket_dir):
             folder.mkdir(parents=True, exist_ok=True)
         if account is not None:
-            accounts.check_traversable(self.root, account, NAME)
-            accounts.chown_tree(account, self.root)
+            accounts.hand_over(account, self.root, NAME)
         if not self.initialised():
             self._initdb(binaries, account)
         cmd = [

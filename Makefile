@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 VIGIL := $(VENV)/bin/vigil
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit lint eval eval-networks bench demo deploy-check stack-up stack-down clean
+.PHONY: setup test unit lint eval eval-networks bench bench-scale demo deploy-check stack-up stack-down clean
 
 setup:
 	bash deploy/local/setup.sh
@@ -31,7 +31,17 @@ eval-networks: setup
 bench: setup
 	$(VIGIL) stack up
 	$(VIGIL) init
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@summary=$$(mktemp); trap 'rm -f $$summary' EXIT; \
+	for script in bench/*.py; do \
+	  case $$script in bench/targets.py|bench/scale.py) continue;; esac; \
+	  echo "== $$script"; BENCH_SUMMARY=$$summary $(PY) $$script || exit 1; \
+	done; echo "== targets"; cat $$summary
+
+# growth: 10k/50k/200k synthetic ads (long; see docs/performance.md)
+bench-scale: setup
+	$(VIGIL) stack up
+	$(VIGIL) init
+	$(PY) bench/scale.py $(SCALE_ARGS)
 
 demo: setup
 	$(VIGIL) demo --once

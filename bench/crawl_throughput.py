@@ -2,10 +2,14 @@
 
 A local corpus (100 listing pages x 50 ads = 5,100 pages) is served by a separate process; the
 same profile is crawled by `vigil crawl --json` twice per round, once with `--no-publish`
-(VIGIL_PUBLISH_ENABLED = False) and once publishing to a benchmark topic on the running broker.
-Prints pages/s of both and their ratio (target >= 0.9). Needs `vigil stack up`.
+(VIGIL_PUBLISH_ENABLED = False) and once publishing to a benchmark topic on the running broker,
+both with the same `evidence.capture` (printed). Prints pages/s of both, each round's ratio and the
+best-of-rounds ratio against the target (>= 0.9), and the CPU per page of the crawl and of the
+broker: on a shared 2-core machine the wall-clock ratio moves with everyone else's load, the CPU
+cost does not. Needs `vigil stack up`.
 
-    .venv/bin/python bench/crawl_throughput.py [--listings 100] [--per-listing 50] [--rounds 2]
+    .venv/bin/python bench/crawl_throughput.py [--listings 100] [--per-listing 50] [--rounds 3]
+        [--capture default|on|off]
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
+from enrich_scaling import cpu_seconds
+from targets import report
 
 REPO = Path(__file__).resolve().parents[1]
 VIGIL = str(Path(sys.executable).parent / "vigil")
@@ -71,19 +78,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def crawl(profile: Path, env: dict[str, str], publish: bool) -> dict:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def crawl(profile: Path, env: dict[str, str], publish: bool, broker: int | None) -> dict:
+    """One crawl's summary, with the CPU-seconds the crawl (and the broker, when its pid is known)
+    spent on it: on a shared machine the wall-clock rates move with everyone else's load."""
     args = [VIGIL, "crawl", str(profile), "--json", *([] if publish else ["--no-publish"])]
+    cpu, broker_cpu = children_cpu(), cpu_seconds(broker) if broker else 0.0
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, cwd=REPO)
     if result.returncode != 0 or not result.stdout.strip():
         sys.exit(f"crawl failed (exit {result.returncode}): {result.stdout[-500:]} {result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary["cpu"] = children_cpu() - cpu
+    summary["broker_cpu"] = cpu_seconds(broker) - broker_cpu if broker else None
+    return summary
+
+
+def broker_pid(settings) -> int | None:
+    """The local stack's Kafka broker, to count its CPU too (None on another machine's broker)."""
+    from vigil.app.stack.paths import pid_file
+
+    try:
+        pid = int(pid_file(settings, "kafka").read_text().strip())
+        cpu_seconds(pid)
+        return pid
+    except (OSError, ValueError):
+        return None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", type=int, default=100)
     parser.add_argument("--per-listing", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=2, help="best of N rounds per mode (shared machines are noisy)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (off, kafka); each round's ratio is printed")
+    parser.add_argument("--capture", choices=["default", "on", "off"], default="default",
+                        help="evidence.capture for both arms (default: the configured value)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -106,8 +138,15 @@ def main() -> None:
             base = load_settings()
             topics = {**base.kafka.topics.model_dump(), "pages_raw": "bench.pages.raw"}
             config = tmp_path / "vigil.yaml"
-            config.write_text(yaml.safe_dump({"kafka": {"topics": topics}, "log_level": "WARNING"}))
-            ensure_topics(load_settings(config).kafka)
+            overrides: dict = {"kafka": {"topics": topics}, "log_level": "WARNING"}
+            if args.capture != "default":
+                overrides["evidence"] = {"capture": args.capture == "on"}
+            config.write_text(yaml.safe_dump(overrides))
+            bench_settings = load_settings(config)
+            ensure_topics(bench_settings.kafka)
+            broker = broker_pid(bench_settings)
+            print(f"evidence.capture = {bench_settings.evidence.capture} in both arms; "
+                  f"broker CPU {'counted' if broker else 'not visible (not the local stack)'}")
             profile = tmp_path / "bench-corpus.yaml"
             profile.write_text(yaml.safe_dump({
                 "id": "bench-corpus",
@@ -122,24 +161,33 @@ def main() -> None:
             env = {**os.environ, "VIGIL_CONFIG": str(config)}
             time.sleep(0.5)
             rates: dict[str, list[float]] = {"off": [], "kafka": []}
-            for _ in range(args.rounds):
+            cpu: dict[str, list[float]] = {"off": [], "kafka": []}
+            for n in range(args.rounds):
                 for mode in ("off", "kafka"):
-                    summary = crawl(profile, env, publish=mode == "kafka")
+                    summary = crawl(profile, env, publish=mode == "kafka", broker=broker)
                     if summary["pages"] != total:
                         sys.exit(f"expected {total} pages, crawled {summary['pages']}: {summary['errors']}")
                     if mode == "kafka" and summary["published"] != total:
                         sys.exit(f"published {summary['published']} of {total} records")
                     rate = summary["pages"] / summary["seconds"]
                     rates[mode].append(rate)
-                    print(f"  {mode:>5}: {summary['pages']} pages in {summary['seconds']:.1f}s = {rate:.0f} pages/s")
+                    cpu[mode].append(summary["cpu"] * 1e6 / total)
+                    broker_note = (
+                        f", broker {summary['broker_cpu'] * 1e6 / total:.0f} us/page" if summary["broker_cpu"] else ""
+                    )
+                    print(f"  {mode:>5}: {summary['pages']} pages in {summary['seconds']:.1f}s = {rate:.0f} pages/s; "
+                          f"crawl CPU {cpu[mode][-1]:.0f} us/page{broker_note}; load {os.getloadavg()[0]:.1f}")
+                print(f"  round {n + 1}: ratio {rates['kafka'][-1] / rates['off'][-1]:.2f}")
     finally:
         server.terminate()
         server.wait(timeout=10)
     off = max(rates["off"])
     kafka = max(rates["kafka"])
     ratio = kafka / off
-    print(f"corpus {total} pages; publishing disabled {off:.0f} pages/s; with Kafka {kafka:.0f} pages/s; "
-          f"ratio {ratio:.2f} (target >= {TARGET_RATIO}) {'OK' if ratio >= TARGET_RATIO else 'BELOW TARGET'}")
+    print(f"corpus {total} pages; publishing disabled {off:.0f} pages/s; with Kafka {kafka:.0f} pages/s (best of "
+          f"{args.rounds}); round ratios {', '.join(f'{k / o:.2f}' for k, o in zip(rates['kafka'], rates['off'], strict=True))}; "
+          f"crawl CPU per page with Kafka / without {min(cpu['kafka']) / min(cpu['off']):.2f}")
+    report("crawl->Kafka / publishing off", ratio, TARGET_RATIO, "x")
 
 
 if __name__ == "__main__":

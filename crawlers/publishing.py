@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 # Room for the record's other fields and Kafka's per-record overhead.
 RECORD_HEADROOM = 64 * 1024
+# Pages arrive one by one; waiting this long fills a batch per partition with tens of them instead
+# of a few, and each batch costs its own request, checksum and broker append (docs/performance.md).
+LINGER_MS = 100
 
 
 class BrokerUnavailable(RuntimeError):
@@ -94,7 +97,7 @@ class KafkaPublisher:
 
         kafka = self.settings.kafka
         try:
-            self.producer = producer(kafka, max_block_ms=15000, bootstrap_timeout_ms=5000)
+            self.producer = producer(kafka, max_block_ms=15000, bootstrap_timeout_ms=5000, linger_ms=LINGER_MS)
             partitions = self.producer.partitions_for(self.topic)
         except KafkaError as exc:
             if self.producer is not None:

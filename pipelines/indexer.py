@@ -7,6 +7,12 @@ optimistic concurrency (``if_seq_no``/``if_primary_term`` for documents that exi
 documents are read and merged again. An ad remembers the last raw records merged into it
 (``record_ids``), so a re-delivered record changes nothing and raises no event.
 
+The documents this worker wrote last (a partition always brings the same ads, and a phone number
+comes back in ad after ad) are kept in a bounded LRU with their ``_seq_no``/``_primary_term``
+and are not read again: the write's ``if_seq_no`` still checks them, so a copy another worker or
+stage has changed since costs one 409 and a fresh read, never a lost update. Each bulk is
+serialised once (pydantic-core's JSON encoder), which also gives its size.
+
 Bounded (``LimitsSettings``): an ad document larger than ``document_bytes`` or with more than
 ``nested_objects`` entities is trimmed before it is merged; bulks are cut at ``bulk_bytes``, and a
 bulk Elasticsearch refuses as too large (413) is split in halves and sent again. A document that
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +32,7 @@ from itertools import accumulate
 from typing import Any, Literal
 
 import structlog
+from pydantic_core import to_json
 
 from vigil.core.config import Indices, LimitsSettings
 from vigil.core.consumer import Retriable
@@ -35,6 +43,10 @@ log = structlog.get_logger(__name__)
 
 RECORD_HISTORY = 32
 AD_KEYS_CAP = 1000
+# Written documents remembered per worker (ads carry their text: a few KB each; an entity at most
+# AD_KEYS_CAP keys): bounded so that the worker's memory stays flat however large the index grows.
+CACHED_ADS = 2000
+CACHED_ENTITIES = 5000
 CONFLICT_ROUNDS = 5
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 PAGE_FIELDS = (
@@ -104,12 +116,21 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _not_after(a: Any, b: Any) -> bool:
+    """a <= b; UTC timestamps written alike compare as text (most calls: no parsing)."""
+    if isinstance(a, str) and isinstance(b, str) and len(a) == len(b):
+        for utc in ("Z", "+00:00"):
+            if a.endswith(utc) and b.endswith(utc):
+                return a <= b
+    return _when(a) <= _when(b)
+
+
 def _earliest(a: Any, b: Any) -> Any:
-    return a if b is None or (a is not None and _when(a) <= _when(b)) else b
+    return a if b is None or (a is not None and _not_after(a, b)) else b
 
 
 def _latest(a: Any, b: Any) -> Any:
-    return a if b is None or (a is not None and _when(a) >= _when(b)) else b
+    return a if b is None or (a is not None and _not_after(b, a)) else b
 
 
 def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str, Any] | None, Status]:
@@ -156,7 +177,10 @@ def keep_image_findings(existing: dict[str, Any], merged: dict[str, Any]) -> dic
         merged[name] = existing.get(name) or empty
     found = [e for e in existing.get("entities") or [] if e.get("source") == "image"]
     if found:
-        merged["entities"] = [*(e for e in merged.get("entities") or [] if e.get("source") != "image"), *found]
+        merged["entities"] = [
+            *(e for e in merged.get("entities") or [] if e.get("source") != "image"),
+            *found,
+        ]
         for entity in found:
             attribute = ENTITY_FIELDS.get(entity["type"])
             if attribute and entity["value"] not in merged.get(attribute, []):
@@ -289,6 +313,40 @@ class _Stored:
     source: dict[str, Any]
 
 
+class _Written:
+    """Least-recently-used map of document id -> the document as this worker last wrote it."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict[str, _Stored] = OrderedDict()
+
+    def get(self, key: str) -> _Stored | None:
+        stored = self.items.get(key)
+        if stored is not None:
+            self.items.move_to_end(key)
+        return stored
+
+    def put(self, key: str, stored: _Stored) -> None:
+        self.items[key] = stored
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self.items.pop(key, None)
+
+
+def _as_document(doc: AdDocument, source: dict[str, Any] | None, status: Status) -> AdDocument | None:
+    """The ad as written, for the statuses that raise events (a new ad is the observation plus its
+    counters: no need to validate its source again)."""
+    if status == "new":
+        return doc.model_copy(
+            update={"first_seen": doc.fetched_at, "last_seen": doc.fetched_at, "seen_count": 1,
+                    "record_ids": [doc.record_id]}
+        )  # fmt: skip
+    return AdDocument.model_validate(source) if status == "changed" else None
+
+
 @dataclass
 class _Write:
     """One document to write, and the observations whose fate depends on it."""
@@ -314,6 +372,7 @@ class Indexer:
         self.es = es
         self.indices = indices
         self.limits = limits or LimitsSettings()
+        self.written = {"ad": _Written(CACHED_ADS), "entity": _Written(CACHED_ENTITIES)}
 
     def index(
         self,
@@ -328,20 +387,25 @@ class Indexer:
         for observation in observations:
             observation.doc = bounded_document(observation.doc, self.limits)
         pending = list(observations)
+        settled: set[int] = set()  # observations whose ad is written: only their entities may be retried
         for _ in range(CONFLICT_ROUNDS):
             if not pending and not page_ops:
                 return result
-            plan = self._plan(pending)
+            plan = self._plan(pending, settled)
             if before_write is not None:
                 before_write(plan.outcomes)
-            conflicted, rejected, pages_written = self._write(plan.writes, page_ops)
+            ad_conflicts, entity_conflicts, rejected, pages_written = self._write(plan.writes, page_ops)
             result.pages += pages_written
             page_ops = []
             result.rejected += rejected
+            unsettled = {id(r.observation) for r in rejected} | {id(o) for o in ad_conflicts}
+            done = [o for o in plan.outcomes if id(o.observation) not in unsettled]
+            result.outcomes += done
+            settled |= {id(o.observation) for o in done}
             rejected_ids = {id(r.observation) for r in rejected}
-            unsettled = rejected_ids | {id(o) for o in conflicted}
-            result.outcomes += [o for o in plan.outcomes if id(o.observation) not in unsettled]
-            pending = [o for o in conflicted if id(o) not in rejected_ids]
+            pending = list(
+                {id(o): o for o in (*ad_conflicts, *entity_conflicts) if id(o) not in rejected_ids}.values()
+            )
             if pending:
                 ENRICH_ERRORS.labels(cause="version_conflict").inc(len(pending))
                 log.info("version conflict, merging again", observations=len(pending))
@@ -378,29 +442,28 @@ class Indexer:
                 )
         return found[self.indices.ads], found[self.indices.entities]
 
-    def _plan(self, observations: list[Observation]) -> _Plan:
+    def _plan(
+        self, observations: list[Observation], settled: frozenset[int] | set[int] = frozenset()
+    ) -> _Plan:
+        """Merges and writes for ``observations``; those in ``settled`` (ids) have their ad written
+        already (an entity of theirs conflicted): only their entities are merged again."""
         refs = {obs_id: entity_refs(o.doc) for obs_id, o in enumerate(observations)}
-        ad_ids = {doc_id(o.doc.ad_key) for o in observations}
+        ad_ids = {doc_id(o.doc.ad_key) for o in observations if id(o) not in settled}
         entity_ids = {doc_id(e) for r in refs.values() for e in r}
-        stored_ads, stored_entities = self._read(sorted(ad_ids), sorted(entity_ids))
+        known_ads = {i: s for i in ad_ids if (s := self.written["ad"].get(i))}
+        known_entities = {i: s for i in entity_ids if (s := self.written["entity"].get(i))}
+        stored_ads, stored_entities = self._read(
+            sorted(ad_ids - set(known_ads)), sorted(entity_ids - set(known_entities))
+        )
+        stored_ads.update(known_ads)
+        stored_entities.update(known_entities)
 
         ads: dict[str, _Write] = {}
         entities: dict[str, _Write] = {}
         outcomes: list[Outcome] = []
         for n, obs in enumerate(observations):
-            key = doc_id(obs.doc.ad_key)
-            write = ads.get(key)
-            stored = stored_ads.get(key)
-            current = write.source if write else (stored.source if stored else None)
-            source, status = merge_ad(current, obs.doc)
-            if source is not None:
-                if write is None:
-                    index = stored.index if stored else self.indices.ads
-                    write = ads[key] = _Write("ad", key, index, source, stored, [])
-                write.source = source
-                write.observations.append(obs)
-            document = AdDocument.model_validate(source) if status in ("new", "changed") else None
-            outcomes.append(Outcome(obs, status, document, current))
+            if id(obs) not in settled:
+                outcomes.append(self._plan_ad(obs, ads, stored_ads))
             for entity_key, ref in refs[n].items():
                 eid = doc_id(entity_key)
                 ewrite = entities.get(eid)
@@ -422,9 +485,25 @@ class Indexer:
                     ewrite.observations.append(obs)
         return _Plan([*ads.values(), *entities.values()], outcomes)
 
+    def _plan_ad(self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, _Stored]) -> Outcome:
+        key = doc_id(obs.doc.ad_key)
+        write = ads.get(key)
+        stored = stored_ads.get(key)
+        current = write.source if write else (stored.source if stored else None)
+        source, status = merge_ad(current, obs.doc)
+        if source is not None:
+            if write is None:
+                index = stored.index if stored else self.indices.ads
+                write = ads[key] = _Write("ad", key, index, source, stored, [])
+            write.source = source
+            write.observations.append(obs)
+        return Outcome(obs, status, _as_document(obs.doc, source, status), current)
+
     def _write(
         self, writes: list[_Write], page_ops: list[dict[str, Any]]
-    ) -> tuple[list[Observation], list[Rejection], int]:
+    ) -> tuple[list[Observation], list[Observation], list[Rejection], int]:
+        """Bulk the writes; (observations of conflicted ads, of conflicted entities, rejections,
+        pages written)."""
         ops: list[dict[str, Any]] = []
         for write in writes:
             meta: dict[str, Any] = {"_index": write.index, "_id": write.key}
@@ -435,11 +514,13 @@ class Indexer:
                 ops += [{"index": meta}, write.source]
         ops += page_ops
         if not ops:
-            return [], [], 0
-        pairs = [(ops[n], ops[n + 1]) for n in range(0, len(ops), 2)]
+            return [], [], [], 0
+        pairs = [
+            (ops[n], to_json(ops[n]) + b"\n" + to_json(ops[n + 1]) + b"\n") for n in range(0, len(ops), 2)
+        ]
         items = [item for chunk in self._chunks(pairs) for item in self._bulk(chunk)]
 
-        conflicted: dict[int, Observation] = {}
+        conflicted: dict[str, dict[int, Observation]] = {"ad": {}, "entity": {}}
         rejected: dict[int, Rejection] = {}
         transient: list[str] = []
         pages_written = 0
@@ -449,10 +530,19 @@ class Indexer:
             write = writes[n] if n < len(writes) else None
             if status < 300:
                 pages_written += write is None
+                if write is not None:
+                    self.written[write.kind].put(
+                        write.key,
+                        _Stored(
+                            outcome["_index"], outcome["_seq_no"], outcome["_primary_term"], write.source
+                        ),
+                    )
                 continue
+            if write is not None:
+                self.written[write.kind].forget(write.key)
             error = outcome.get("error", {})
             if status == 409 and write is not None:
-                conflicted.update({id(o): o for o in write.observations})
+                conflicted[write.kind].update({id(o): o for o in write.observations})
             elif status in TRANSIENT_STATUSES:
                 transient.append(f"{status} {error.get('type')}")
             elif write is not None and write.kind == "ad":
@@ -466,14 +556,22 @@ class Indexer:
                 log.error("document rejected", kind=cause, id=outcome.get("_id"), status=status, error=error)
         if transient:
             raise ElasticUnavailable(f"bulk items refused: {', '.join(sorted(set(transient)))}")
-        return list(conflicted.values()), list(rejected.values()), pages_written
+        return (
+            list(conflicted["ad"].values()),
+            list(conflicted["entity"].values()),
+            list(rejected.values()),
+            pages_written,
+        )
 
-    def _chunks(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[list[tuple[dict, dict]]]:
-        """Consecutive action/source pairs, each run no larger than ``bulk_bytes`` (one pair alone may be)."""
-        chunk: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    def _chunks(
+        self, pairs: list[tuple[dict[str, Any], bytes]]
+    ) -> Iterator[list[tuple[dict[str, Any], bytes]]]:
+        """Consecutive (action, serialised action and source) pairs, each run no larger than
+        ``bulk_bytes`` (one pair alone may be)."""
+        chunk: list[tuple[dict[str, Any], bytes]] = []
         size = 0
         for pair in pairs:
-            pair_size = _size(pair[0]) + _size(pair[1]) + 2
+            pair_size = len(pair[1])
             if chunk and size + pair_size > self.limits.bulk_bytes:
                 LIMITS_HIT.labels("bulk_bytes").inc()
                 yield chunk
@@ -483,7 +581,7 @@ class Indexer:
         if chunk:
             yield chunk
 
-    def _bulk(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _bulk(self, pairs: list[tuple[dict[str, Any], bytes]]) -> list[dict[str, Any]]:
         """The bulk's items, in order. A 413 (the request is over the server's
         ``http.max_content_length``) splits it in halves; one document that is still too large
         gets a 413 item of its own, which rejects that document only."""
@@ -491,15 +589,27 @@ class Indexer:
 
         started = time.perf_counter()
         try:
-            response = self._call(lambda: self.es.bulk(operations=[part for pair in pairs for part in pair]))
+            response = self._call(lambda: self.es.bulk(operations=b"".join(pair[1] for pair in pairs)))
         except ApiError as exc:
             if exc.meta.status != 413:
                 raise
             LIMITS_HIT.labels("bulk_413").inc()
             if len(pairs) == 1:
                 action, meta = next(iter(pairs[0][0].items()))
-                error = {"type": "request_too_large", "reason": "the document alone exceeds the server's request limit"}
-                return [{action: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 413, "error": error}}]
+                error = {
+                    "type": "request_too_large",
+                    "reason": "the document alone exceeds the server's request limit",
+                }
+                return [
+                    {
+                        action: {
+                            "_index": meta.get("_index"),
+                            "_id": meta.get("_id"),
+                            "status": 413,
+                            "error": error,
+                        }
+                    }
+                ]
             log.warning("bulk refused as too large (413); splitting it", operations=len(pairs))
             half = len(pairs) // 2
             return self._bulk(pairs[:half]) + self._bulk(pairs[half:])

@@ -12,6 +12,9 @@ def producer(settings: KafkaSettings, **overrides: Any):
 
     Idempotence is asked for explicitly, so a conflicting override raises instead of silently
     turning it off: a broker's retried write (leader change, lost ack) is then never stored twice.
+    lz4 rather than gzip (kafka-python compresses at gzip level 9): a tenth of the CPU on both the
+    producer and the broker for a little less compression; large batches so that a linger (see the
+    crawl publisher) fills them, as each batch costs its own request, checksum and broker append.
     """
     from kafka import KafkaProducer
 
@@ -21,7 +24,8 @@ def producer(settings: KafkaSettings, **overrides: Any):
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,
         "linger_ms": 20,
-        "compression_type": "gzip",
+        "batch_size": 256 * 1024,
+        "compression_type": "lz4",
         "max_request_size": settings.max_message_bytes,
         "request_timeout_ms": 30000,
         "max_block_ms": 30000,

@@ -168,14 +168,9 @@ def postgres():
         server_bin()
     except StackError as exc:
         pytest.skip(str(exc))
-    if not service.healthy():
-        from vigil.app.stack import ensure_up
+    from tests.helpers import running
 
-        try:
-            ensure_up(service.settings, with_postgres=True)
-        except StackError as exc:
-            pytest.fail(f"the local PostgreSQL is not available: {exc}", pytrace=False)
-    return service
+    return running(service, "PostgreSQL", with_postgres=True)
 
 
 @pytest.fixture

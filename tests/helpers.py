@@ -25,6 +25,21 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: flo
         time.sleep(interval)
 
 
+def running(service, what: str, **optional):
+    """The local stack's ``service``, started now through the stack code if it is not healthy
+    (``optional``: ``with_postgres=True``, ``with_s3=True``); never stopped by the tests."""
+    import pytest
+
+    from vigil.app.stack import StackError, ensure_up
+
+    if not service.healthy():
+        try:
+            ensure_up(service.settings, **optional)
+        except StackError as exc:
+            pytest.fail(f"the local {what} is not available: {exc}", pytrace=False)
+    return service
+
+
 def group_caught_up(settings, group: str, topic: str) -> bool:
     """True when consumer group ``group`` has committed every record now on ``topic``."""
     from kafka import TopicPartition

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.helpers import running
+
 
 @pytest.fixture
 def processes():
@@ -31,19 +33,10 @@ def webhook():
 def s3_server():
     """The local stack's S3 server (SeaweedFS, ``vigil stack up --with s3``): built from its Go
     module and started now if needed (never stopped here)."""
-    from vigil.app.stack import StackError
     from vigil.app.stack.s3 import SeaweedS3
     from vigil.core.config import load_settings
 
-    service = SeaweedS3(load_settings())
-    if not service.healthy():
-        from vigil.app.stack import ensure_up
-
-        try:
-            ensure_up(service.settings, with_s3=True)
-        except StackError as exc:
-            pytest.fail(f"the local S3 server is not available: {exc}", pytrace=False)
-    return service
+    return running(SeaweedS3(load_settings()), "S3 server", with_s3=True)
 
 
 @pytest.fixture

@@ -347,6 +347,8 @@ def test_stem_launches_tor_and_reads_control_port(tmp_path: Path):
 
 def _private_home(shared) -> Path:
     """A separate VIGIL_HOME (world-traversable, for the ES user) sharing the fetched downloads."""
+    from vigil.app.stack.elasticsearch import es_root
+
     home = Path(tempfile.mkdtemp(prefix="vigil-stack-test-"))
     home.chmod(0o755)
     kafka_ver = shared.stack.kafka_version
@@ -354,9 +356,8 @@ def _private_home(shared) -> Path:
     (home / "kafka").mkdir()
     (home / "kafka" / kafka_ver).symlink_to(shared.state_dir / "kafka" / kafka_ver, target_is_directory=True)
     (home / "elasticsearch").mkdir()
-    (home / "elasticsearch" / es_ver).symlink_to(
-        shared.state_dir / "elasticsearch" / es_ver, target_is_directory=True
-    )
+    # ES's distribution lives outside a private (0700) state directory: es_root says where.
+    (home / "elasticsearch" / es_ver).symlink_to(es_root(shared) / es_ver, target_is_directory=True)
     return home
 
 

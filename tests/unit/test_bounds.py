@@ -8,6 +8,7 @@ corpus is tests/integration/test_hostile_corpus.py.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 
@@ -109,6 +110,11 @@ def test_a_document_over_the_nested_limit_or_the_size_limit_is_trimmed():
     assert bounded_document(small, limits) is small
 
 
+def bulk_pair(action: dict, source: dict) -> tuple[dict, bytes]:
+    """What the indexer bulks: the action and its serialised action and source lines."""
+    return action, json.dumps(action).encode() + b"\n" + json.dumps(source).encode() + b"\n"
+
+
 class BulkLimitedES:
     """Answers bulks like Elasticsearch with ``http.max_content_length`` = ``limit`` bytes."""
 
@@ -116,20 +122,18 @@ class BulkLimitedES:
         self.limit = limit
         self.requests: list[int] = []
 
-    def bulk(self, operations):
+    def bulk(self, operations: bytes):
         from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
         from elasticsearch import ApiError
 
-        from pipelines.indexer import _size
-
-        size = sum(_size(op) + 1 for op in operations)
+        size = len(operations)
         self.requests.append(size)
         if size > self.limit:
             meta = ApiResponseMeta(413, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "127.0.0.1", 9200))
             raise ApiError("Request Entity Too Large", meta, None)
         items = []
-        for action in operations[::2]:
-            ((name, target),) = action.items()
+        for line in operations.splitlines()[::2]:
+            ((name, target),) = json.loads(line).items()
             items.append({name: {"_index": target["_index"], "_id": target["_id"], "status": 201}})
         return {"items": items}
 
@@ -137,8 +141,8 @@ class BulkLimitedES:
 def test_bulks_are_cut_by_bytes_and_a_413_splits_until_one_document_is_refused_alone():
     es = BulkLimitedES(limit=200_000)
     indexer = Indexer(es, Indices(), LimitsSettings(bulk_bytes=10 * 1024 * 1024, document_bytes=4 * 1024 * 1024))
-    writes = [({"create": {"_index": "a", "_id": str(n)}}, {"text": "x" * 30_000}) for n in range(20)]
-    writes.append(({"create": {"_index": "a", "_id": "huge"}}, {"text": "x" * 300_000}))
+    writes = [bulk_pair({"create": {"_index": "a", "_id": str(n)}}, {"text": "x" * 30_000}) for n in range(20)]
+    writes.append(bulk_pair({"create": {"_index": "a", "_id": "huge"}}, {"text": "x" * 300_000}))
     items = [item for chunk in indexer._chunks(writes) for item in indexer._bulk(chunk)]
     assert [next(iter(i.values()))["_id"] for i in items] == [*map(str, range(20)), "huge"]
     assert [next(iter(i.values()))["status"] for i in items] == [201] * 20 + [413]

@@ -125,11 +125,11 @@ def _not_after(a: Any, b: Any) -> bool:
     return _when(a) <= _when(b)
 
 
-def _earliest(a: Any, b: Any) -> Any:
+def earliest(a: Any, b: Any) -> Any:
     return a if b is None or (a is not None and _not_after(a, b)) else b
 
 
-def _latest(a: Any, b: Any) -> Any:
+def latest(a: Any, b: Any) -> Any:
     return a if b is None or (a is not None and _not_after(b, a)) else b
 
 
@@ -155,8 +155,8 @@ def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str
         kept["version"] = existing.get("version") or 1
         return keep_image_findings(existing, {**incoming, **kept}), "reanalysed"
     counters = {
-        "first_seen": _earliest(existing.get("first_seen"), seen_at),
-        "last_seen": _latest(existing.get("last_seen"), seen_at),
+        "first_seen": earliest(existing.get("first_seen"), seen_at),
+        "last_seen": latest(existing.get("last_seen"), seen_at),
         "seen_count": int(existing.get("seen_count") or 0) + 1,
         "record_ids": [*record_ids, doc.record_id][-RECORD_HISTORY:],
     }
@@ -234,8 +234,8 @@ def merge_entity(
     ):
         if value and value not in entity.get(attribute, []):
             entity[attribute] = [*entity.get(attribute, []), value]
-    entity["first_seen"] = _earliest(entity.get("first_seen"), seen_at)
-    entity["last_seen"] = _latest(entity.get("last_seen"), seen_at)
+    entity["first_seen"] = earliest(entity.get("first_seen"), seen_at)
+    entity["last_seen"] = latest(entity.get("last_seen"), seen_at)
     return entity if existing is None or entity != before else None
 
 

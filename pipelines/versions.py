@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from elasticsearch import ConflictError
 
 from pipelines.diffs import field_changes, text_diff
 from pipelines.indexer import (
@@ -29,10 +30,10 @@ from pipelines.indexer import (
     ElasticUnavailable,
     Observation,
     Outcome,
+    earliest,
     es_call,
+    latest,
 )
-from pipelines.indexer import _earliest as earliest
-from pipelines.indexer import _latest as latest
 from vigil.core.audit import entry
 from vigil.core.consumer import Retriable
 from vigil.core.evidence import EvidenceError
@@ -341,7 +342,6 @@ class Versions:
         )
         try:
             es_call(lambda: self.es.create(index=self.audit, id=audit_id(name), document=document))
-        except Exception as exc:  # noqa: BLE001 - a 409 means this deletion is already recorded
-            if getattr(getattr(exc, "meta", None), "status", None) != 409:
-                raise
+        except ConflictError:
+            pass  # this deletion is already recorded
         log.info("screenshot deleted", ad_key=ad_key, screenshot=name, reason="escalated")

@@ -12,10 +12,11 @@ import os
 import re
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from vigil.core.config import Settings
 
@@ -166,6 +167,15 @@ class S3Store(EvidenceStore):
     def _fail(self, name: str, exc: Exception) -> EvidenceError:
         return EvidenceError(f"evidence store {self.uri}: {name}: {exc}")
 
+    def _call(self, name: str, request: Callable[[], Any]) -> Any:
+        """One S3 request; its failure named as the store's, with the object and the cause."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return request()
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(name, exc) from exc
+
     def ensure_bucket(self) -> None:
         """Create the bucket when it does not exist (the local stack's server starts empty)."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -173,48 +183,27 @@ class S3Store(EvidenceStore):
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
-            try:
-                self.client.create_bucket(Bucket=self.bucket)
-            except (BotoCoreError, ClientError) as exc:
-                raise self._fail(self.bucket, exc) from exc
+            self._call(self.bucket, lambda: self.client.create_bucket(Bucket=self.bucket))
         except BotoCoreError as exc:
             raise self._fail(self.bucket, exc) from exc
 
     def put_file(self, name: str, path: Path) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.upload_file(str(path), self.bucket, self._key(name))
-        except (BotoCoreError, ClientError) as exc:
-            raise self._fail(name, exc) from exc
+        self._call(name, lambda: self.client.upload_file(str(path), self.bucket, self._key(name)))
 
     def put_bytes(self, name: str, data: bytes) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data)
-        except (BotoCoreError, ClientError) as exc:
-            raise self._fail(name, exc) from exc
+        self._call(name, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data))
 
     def read_range(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         extra = {}
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             extra["Range"] = f"bytes={offset}-{end}"
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(name), **extra)["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise self._fail(name, exc) from exc
+        return self._call(
+            name, lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(name), **extra)["Body"].read()
+        )
 
     def download(self, name: str, path: Path) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.download_file(self.bucket, self._key(name), str(path))
-        except (BotoCoreError, ClientError) as exc:
-            raise self._fail(name, exc) from exc
+        self._call(name, lambda: self.client.download_file(self.bucket, self._key(name), str(path)))
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -229,12 +218,7 @@ class S3Store(EvidenceStore):
             raise self._fail(prefix or "/", exc) from exc
 
     def delete(self, name: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
-        except (BotoCoreError, ClientError) as exc:
-            raise self._fail(name, exc) from exc
+        self._call(name, lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(name)))
 
     def exists(self, name: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -178,7 +178,9 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
             analysed = all(docs.get(k, {}).get("images") for k in keys)
             return analysed and all(_handled(logs["images"], k) for k in ("images-board:4", "images-onion:9"))
 
-        assert wait_for(done, timeout=240, interval=2), logs["images"].read_text()[-5000:]
+        assert wait_for(done, timeout=240, interval=2), "\n".join(
+            f"--- {name}.log\n{path.read_text(errors='replace')[-3000:]}" for name, path in logs.items()
+        )
 
         def networks() -> list[str | None]:
             found = _ads(es, settings.es.indices.ads)

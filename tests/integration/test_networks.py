@@ -63,6 +63,15 @@ class Procs:
             f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for _, log in self.started
         )
 
+    def wait_started(self, timeout: float = 400) -> None:
+        """Every worker is consuming (loading the analysers takes minutes on a loaded machine,
+        which must not eat the time the linking itself is given)."""
+        assert wait_for(
+            lambda: all("consumer started" in log.read_text(errors="replace") for _, log in self.started),
+            timeout=timeout,
+            interval=1,
+        ), self.logs()
+
     def stop(self) -> None:
         for proc, _ in self.started:
             if proc.poll() is None:
@@ -164,6 +173,7 @@ def test_network_grows_across_sites_and_countries_and_alerts_once(vigil_env, pro
         procs.start(vigil_env.env, "worker", "enrich", "--group", "n-enrich")
         procs.start(vigil_env.env, "worker", "networks")
         procs.start(vigil_env.env, "worker", "alerts", "--rules", str(rules))
+        procs.wait_started()
         phone = "Ruf an: 0151 2345 6789, nur SMS"
         send(settings, [
             page("board-de", "DE", "de-1", "Lena 23 neu in Berlin",
@@ -252,6 +262,7 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         for _ in range(2):
             procs.start(replay_env, "worker", "enrich", "--group", "two-enrich", "--batch-size", "10")
         procs.start(replay_env, "worker", "networks")
+        procs.wait_started()
 
         def settled(settings) -> bool:
             found = ad_networks(es, settings.es.indices.ads)

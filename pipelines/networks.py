@@ -296,12 +296,15 @@ class Linker:
         postings = self.store.get(POSTING, [*member["entities"], *member["bands"]])
         via_entity: set[str] = set()
         via_band: set[str] = set()
-        hubs = self._hubs(postings)
         for name, posting in postings.items():
             if name.startswith("band:"):
                 if posting["count"] <= self.settings.band_max_ads:
                     via_band.update(posting["members"])
-            elif name not in hubs:
+            elif not (
+                name in self.hub_values or placeholder(name) or posting["count"] > self.settings.hub_max_ads
+            ):
+                # a site's line is still a candidate (bounded by hub_max_ads): whether it is one
+                # changes as the site grows, and its links are judged when the network is derived
                 via_entity.update(posting["members"])
         candidates = (via_entity | via_band) - {key}
         others = self.store.get(MEMBER, sorted(candidates))

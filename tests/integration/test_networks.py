@@ -287,3 +287,42 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
             if es.indices.exists_index_template(name=alias):
                 es.indices.delete_index_template(name=alias)
         es.close()
+
+
+def test_report_lists_the_largest_cross_border_networks_first(vigil_env, tmp_path):
+    """The HTML report's network table reads vigil-networks: cross-border first, largest first."""
+    from vigil.app.analyst.overview import top_networks
+    from vigil.core.elastic import client
+
+    settings = vigil_env.settings
+    alias = settings.es.indices.networks
+    es = client(settings.es)
+    try:
+        for nid, size, countries in (
+            ("net-domestic-big", 40, ["DE"]),
+            ("net-cross-small", 3, ["DE", "FR", "NL"]),
+            ("net-cross-big", 12, ["DE", "NL"]),
+        ):
+            es.index(
+                index=alias,
+                id=nid,
+                document={
+                    "network_id": nid, "size": size, "countries": countries, "country_count": len(countries),
+                    "cross_border": len(countries) > 1, "sites": ["s"], "site_count": 1,
+                    "first_seen": "2026-11-01T00:00:00+00:00", "last_seen": "2026-11-02T00:00:00+00:00",
+                },
+            )  # fmt: skip
+        es.indices.refresh(index=alias)
+        assert [n["network_id"] for n in top_networks(es, alias)] == [
+            "net-cross-big",
+            "net-cross-small",
+            "net-domestic-big",
+        ]
+        out = tmp_path / "report.html"
+        made = vigil_env.run("report", "--out", out)
+        assert made.returncode == 0, made.stderr
+        html = out.read_text()
+        table = html[html.index('id="networks"') :]
+        assert table.index("net-cross-big") < table.index("net-cross-small") < table.index("net-domestic-big")
+    finally:
+        es.close()

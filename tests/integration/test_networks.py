@@ -227,6 +227,15 @@ def test_network_grows_across_sites_and_countries_and_alerts_once(vigil_env, pro
         es.close()
 
 
+def assigned(log: Path) -> list[int]:
+    """The partitions a worker holds after its latest rebalance, from its JSON log."""
+    held: list[int] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"partitions assigned"' in line:
+            held = json.loads(line).get("partitions", [])
+    return held
+
+
 def corpus_pages() -> list[RawPage]:
     corpus = generate(seed=5, networks=8, unrelated=30)
     return [
@@ -242,7 +251,6 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
 
     first = vigil_env.settings
     pages = corpus_pages()
-    send(first, pages)
     data = yaml.safe_load(vigil_env.config_path.read_text())
     replay = {
         **data,
@@ -259,10 +267,17 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
     try:
         procs.start(vigil_env.env, "worker", "enrich", "--group", "one-enrich")
         procs.start(vigil_env.env, "worker", "networks")
-        for _ in range(2):
+        two_enrich = [
             procs.start(replay_env, "worker", "enrich", "--group", "two-enrich", "--batch-size", "10")
+            for _ in range(2)
+        ]
         procs.start(replay_env, "worker", "networks")
         procs.wait_started()
+        # both enrich workers of the second pipeline hold partitions before the pages arrive
+        two_logs = [log for proc, log in procs.started if proc in two_enrich]
+
+        assert wait_for(lambda: all(assigned(log) for log in two_logs), timeout=120, interval=1), procs.logs()
+        send(first, pages)
 
         def settled(settings) -> bool:
             found = ad_networks(es, settings.es.indices.ads)
@@ -278,6 +293,16 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         one = ad_networks(es, first.es.indices.ads)
         two = ad_networks(es, second.es.indices.ads)
         assert one == two
+        assert all("batch handled" in log.read_text(errors="replace") for log in two_logs), (
+            "both enrich workers of the second pipeline handled pages"
+        )
+        keep = ("size", "members", "countries", "sites", "entities")
+
+        def summary(settings) -> dict[str, dict]:
+            found = network_docs(es, settings.es.indices.networks)
+            return {nid: {f: doc[f] for f in keep} for nid, doc in found.items()}
+
+        assert summary(first) == summary(second)
         sizes = sorted(
             (n["size"] for n in network_docs(es, first.es.indices.networks).values()), reverse=True
         )

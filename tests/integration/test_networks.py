@@ -220,6 +220,8 @@ def test_network_grows_across_sites_and_countries_and_alerts_once(vigil_env, pro
         shown = vigil_env.run("network", nid)
         assert shown.returncode == 0, shown.stderr
         assert "board-nl" in shown.stdout and "+4915123456789" in shown.stdout
+        for part in ("size over time", "links and their evidence", "DE, NL", "shares phone:+4915123456789"):
+            assert part in shown.stdout, (part, shown.stdout)
         by_value = vigil_env.run("network", "0151 2345 6789", "--region", "DE", "--json")
         assert json.loads(by_value.stdout)["network_id"] == nid
     finally:

@@ -128,7 +128,7 @@ def _find_ages(text: str) -> Iterator[AgeMatch]:
                 continue
             if regex is BEFORE_RE and not re.match(r"age|aged|edad|alter|âge|età|eta|leeftijd|wiek|v[âa]rst|idade|возраст|вік", match.group(0), re.IGNORECASE):
                 following = text[match.end() : match.end() + 12].lower()
-                if not re.match(r"\s*(?:,|\.|!|$|and|y |und|et |e |en |i )", following):
+                if not re.match(r"\s*(?:[^\w\s\-/+]|$|and|y |und|et |e |en |i )", following):
                     continue
             taken.append(match.span())
             yield AgeMatch(match.start(), match.end(), int(match.group("age")))

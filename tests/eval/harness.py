@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 DATA = Path(__file__).resolve().parent / "data"
 DIG = Path(os.environ.get("VIGIL_DIG_DATA") or ROOT.parent / "shared" / "data" / "dig-ads")
 FLOORS = {"phone": 0.97, "age": 0.95, "handle": 0.95}
-SETS = ("phones", "ads", "decoys")
+# heldout.jsonl: written by hand from the class list (not by generate.py) and measured
+# before the rules were changed for it; its classes are prefixed "heldout_"
+SETS = ("phones", "ads", "decoys", "heldout")
 
 
 class Tally:
@@ -105,13 +107,15 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     totals = {kind: Tally() for kind in FLOORS}
     by_class: dict[str, Tally] = defaultdict(Tally)
     by_language: dict[str, Tally] = defaultdict(Tally)
+    by_set: dict[str, Tally] = defaultdict(Tally)
     misses = []
     for item in items:
         record = records[item["id"]]
         found_phones, gold_phones = set(record["phones"]), set(item["phones"])
         totals["phone"].add(found_phones, gold_phones)
+        by_set["heldout" if item["class"].startswith("heldout_") else "generated"].add(found_phones, gold_phones)
         by_class[item["class"]].add(found_phones, gold_phones)
-        if item["class"] not in ("decoy",):
+        if not item["class"].endswith("decoy"):
             by_language[item["language"] or "-"].add(found_phones, gold_phones)
         if "ages" in item:
             totals["age"].add(set(record["ages"]), set(item["ages"]))
@@ -126,6 +130,8 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     print(f"project sets: {len(items)} items ({', '.join(f'{n} {len(load(n))}' for n in SETS)})")
     for kind, tally in totals.items():
         print(tally.line(kind + "s"))
+    for name, tally in sorted(by_set.items()):
+        print(tally.line(f"phones, {name} sets"))
     print(" phones per obfuscation class:")
     for cls in sorted(by_class):
         print(by_class[cls].line(cls))

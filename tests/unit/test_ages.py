@@ -37,6 +37,9 @@ def ages(text: str) -> list[int]:
         ("Возраст: 25", [25]),
         ("girls eighteen to twenty five", [18, 25]),
         ("sixteen years old girl", [16]),
+        ("I'm nineteen :) call me", [19]),
+        ("I'm 21 ;-)", [21]),
+        ("I'm 30 minutes away", []),
     ],
 )
 def test_stated_ages(text, expected):

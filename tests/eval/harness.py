@@ -196,7 +196,8 @@ def dig_oracle() -> list[str] | None:
     print(counted.line("phones, deobf bodies (50, by value)"))
     print(ages.line("ages, ads + bodies (counts)"))
     escalated = [key for key, record in records.items() if record["escalate"]]
-    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)} {escalated or ''}")
+    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)}"
+          f" = {1000 * len(escalated) / len(records):.1f} per 1,000 {escalated or ''}")  # fmt: skip
     return [records[f"body{i}"]["text"] for i in range(len(bodies))] + [records[f"ad{ad['id']}"]["text"] for ad in ads]
 
 

@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 DATA = Path(__file__).resolve().parent / "data"
 DIG = Path(os.environ.get("VIGIL_DIG_DATA") or ROOT.parent / "shared" / "data" / "dig-ads")
 FLOORS = {"phone": 0.97, "age": 0.95, "handle": 0.95}
-SETS = ("phones", "ads", "decoys")
+# heldout.jsonl: written by hand from the class list (not by generate.py) and measured
+# before the rules were changed for it; its classes are prefixed "heldout_"
+SETS = ("phones", "ads", "decoys", "heldout")
 
 
 class Tally:
@@ -105,13 +107,15 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     totals = {kind: Tally() for kind in FLOORS}
     by_class: dict[str, Tally] = defaultdict(Tally)
     by_language: dict[str, Tally] = defaultdict(Tally)
+    by_set: dict[str, Tally] = defaultdict(Tally)
     misses = []
     for item in items:
         record = records[item["id"]]
         found_phones, gold_phones = set(record["phones"]), set(item["phones"])
         totals["phone"].add(found_phones, gold_phones)
+        by_set["heldout" if item["class"].startswith("heldout_") else "generated"].add(found_phones, gold_phones)
         by_class[item["class"]].add(found_phones, gold_phones)
-        if item["class"] not in ("decoy",):
+        if not item["class"].endswith("decoy"):
             by_language[item["language"] or "-"].add(found_phones, gold_phones)
         if "ages" in item:
             totals["age"].add(set(record["ages"]), set(item["ages"]))
@@ -126,6 +130,8 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     print(f"project sets: {len(items)} items ({', '.join(f'{n} {len(load(n))}' for n in SETS)})")
     for kind, tally in totals.items():
         print(tally.line(kind + "s"))
+    for name, tally in sorted(by_set.items()):
+        print(tally.line(f"phones, {name} sets"))
     print(" phones per obfuscation class:")
     for cls in sorted(by_class):
         print(by_class[cls].line(cls))
@@ -190,7 +196,8 @@ def dig_oracle() -> list[str] | None:
     print(counted.line("phones, deobf bodies (50, by value)"))
     print(ages.line("ages, ads + bodies (counts)"))
     escalated = [key for key, record in records.items() if record["escalate"]]
-    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)} {escalated or ''}")
+    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)}"
+          f" = {1000 * len(escalated) / len(records):.1f} per 1,000 {escalated or ''}")  # fmt: skip
     return [records[f"body{i}"]["text"] for i in range(len(bodies))] + [records[f"ad{ad['id']}"]["text"] for ad in ads]
 
 

@@ -260,7 +260,7 @@ def bounded_document(doc: AdDocument, limits: LimitsSettings) -> AdDocument:
     if len(doc.entities) > limits.nested_objects:
         update["entities"] = doc.entities[: limits.nested_objects]
         cut.append("nested_objects")
-    size = len(doc.model_copy(update=update).to_bytes())
+    size = len((doc.model_copy(update=update) if update else doc).to_bytes())
     if size > limits.document_bytes:
         cut.append("document_bytes")
         for reduce in _REDUCERS:

@@ -59,37 +59,71 @@ def _clean_id(value: str | None) -> str | None:
 # -- HTML ---------------------------------------------------------------------------------------
 
 
-def html_value(node, value: ItemValue) -> str | None:
-    """An item value: css/xpath relative to the item node (none: the node itself), ``attr``, ``regex``."""
+def html_value(node, value: ItemValue, own=None) -> str | None:
+    """An item value: css/xpath relative to the item node (none: the element the item selector
+    matched, ``own`` for a sibling group), ``attr``, ``regex``."""
     if value.css:
         nodes = node.css(value.css)
     elif value.xpath:
         nodes = node.xpath(value.xpath)
     else:
-        nodes = [node]
+        nodes = [own if own is not None else node]
     return _regex(node_values(nodes, value.attr), value.regex)
+
+
+class _SiblingGroups:
+    """Items without a wrapper element: each start element and its following siblings (bare text
+    included) up to the next start or an ``until`` element, copied under one detached element of the
+    parent's tag, so that selectors relative to the item see the whole post."""
+
+    def __init__(self, response, starts, rule: ItemRule):
+        self.heads = [s.root for s in starts if not isinstance(s.root, str)]
+        self.bounds = set(self.heads)
+        if rule.until:
+            self.bounds.update(s.root for s in response.css(rule.until))
+
+    def group(self, head) -> tuple[Any, Any, str]:
+        """(the group as a selector, its start element, its HTML)."""
+        import copy
+
+        from lxml import etree
+        from parsel import Selector
+
+        parent = head.getparent()
+        scope = etree.Element(parent.tag if parent is not None and isinstance(parent.tag, str) else "div")
+        for element in (head, *head.itersiblings()):
+            if element is not head and element in self.bounds:
+                break
+            scope.append(copy.deepcopy(element))
+        text = "".join(etree.tostring(e, method="html", encoding="unicode", with_tail=True) for e in scope)
+        selector = Selector(root=scope, type="html")
+        return selector, selector.xpath("./*[1]")[0], text
 
 
 def html_items(response, rule: ItemRule, limit: int) -> Cut:
     """The items of an HTML page, in page order; items without an id are counted, not kept."""
     nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
+    groups = _SiblingGroups(response, nodes, rule) if rule.siblings else None
     cut = Cut()
-    for node in nodes:
+    for node in groups.heads if groups else nodes:
         if len(cut.items) >= limit:
             cut.over_limit += 1
             continue
-        item_id = _clean_id(html_value(node, rule.id))
+        own, text = None, None
+        if groups is not None:
+            node, own, text = groups.group(node)
+        item_id = _clean_id(html_value(node, rule.id, own))
         if item_id is None:
             cut.without_id += 1
             continue
-        permalink = html_value(node, rule.permalink) if rule.permalink is not None else None
-        fields = {name: v for name, sel in rule.fields.items() if (v := html_value(node, sel)) is not None}
+        permalink = html_value(node, rule.permalink, own) if rule.permalink is not None else None
+        fields = {name: v for name, sel in rule.fields.items() if (v := html_value(node, sel, own)) is not None}
         cut.items.append(
             Item(
                 id=item_id,
                 permalink=response.urljoin(permalink.split()[0]) if permalink else None,
                 fields=fields,
-                body=node.get(),
+                body=text if text is not None else node.get(),
                 content_type="text/html",
             )
         )
@@ -188,11 +222,26 @@ def current_value(url: str, rule: Pagination, given: str | None) -> int:
         return default
 
 
-def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str | None) -> str | None:
+def page_cursor(page, rule: Pagination) -> str | None:
+    """A cursor or next URL written in the HTML page: the first element's attribute or text."""
+    if page is None:
+        return None
+    nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
+    for node in nodes:
+        if (value := node_values([node], rule.attr)) is not None:
+            return value
+    return None
+
+
+def next_value(
+    url: str, rule: Pagination, ids: list[str], data: Any, given: str | None, page: Any = None
+) -> str | None:
     """The pagination value of the next page; None when paging ends (no items, no cursor)."""
     if rule.by in ("cursor", "next_url"):
         import jmespath
 
+        if rule.cursor is None:
+            return page_cursor(page, rule)
         return as_text(jmespath.search(rule.cursor, data)) if data is not None else None
     if not ids:
         return None
@@ -209,10 +258,11 @@ def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str
 
 
 def next_page(
-    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None
+    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None, page: Any = None
 ) -> tuple[str, str] | None:
-    """(next URL, its pagination value), or None when there is no next page."""
-    value = next_value(url, rule, ids, data, given)
+    """(next URL, its pagination value), or None when there is no next page. ``page``: the HTML
+    response, for a cursor written in the page."""
+    value = next_value(url, rule, ids, data, given, page)
     if value is None:
         return None
     if rule.by == "next_url":

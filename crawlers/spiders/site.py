@@ -92,6 +92,7 @@ class SiteSpider(scrapy.Spider):
         self.knows_ads = bool(known)
         self.seen: set[str] = set()
         self.published: set[str] = set()
+        self.items_read: set[str] = set()
         self.scheduled = 0
         self.pages = 0
         self.ad_ids: list[str] = []
@@ -280,6 +281,10 @@ class SiteSpider(scrapy.Spider):
             if self._item_known(item):
                 known += 1
                 continue
+            if item.id in self.items_read:
+                self.count("item_repeated", kind="skipped")
+                continue
+            self.items_read.add(item.id)
             if detail is None:
                 out.append(self._item_record(response, page_key, item))
                 continue
@@ -393,7 +398,8 @@ class SiteSpider(scrapy.Spider):
         rule = self.profile.pagination
         if rule is None:
             return
-        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"))
+        page = response if data is None else None
+        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"), page)
         if found is None:
             return
         url, value = found

@@ -92,7 +92,27 @@ def test_shorthand_strings_follow_the_source():
         (
             {**JSON, "pagination": {"by": "cursor", "param": "c"}},
             "pagination",
-            "cursor (a JMESPath) is required",
+            "exactly one of cursor (JMESPath, JSON) or css, xpath (HTML)",
+        ),
+        (
+            {**JSON, "pagination": {"by": "next_url", "css": "a.more", "attr": "href"}},
+            "pagination.css",
+            "cursor (JMESPath)",
+        ),
+        (
+            {**CHANNEL, "pagination": {"by": "page", "param": "p", "css": "a.more"}},
+            "pagination",
+            "only for by: cursor or next_url",
+        ),
+        (
+            {**CHANNEL, "ads": {"items": {**CHANNEL["ads"]["items"], "until": "hr"}}},
+            "ads.items",
+            "until: only with siblings",
+        ),
+        (
+            {**JSON, "ads": {"items": {**JSON["ads"]["items"], "siblings": True}}},
+            "ads.items",
+            "siblings: only for HTML",
         ),
         (
             {**CHANNEL, "ads": {"items": {**CHANNEL["ads"]["items"], "detail": {"url": "/api/ad"}}}},
@@ -152,6 +172,57 @@ def test_json_items_and_values():
     assert json_items({"data": "not a list"}, profile.ads.items, "http://x/", 10).items == []
     assert as_text(["a", 2, None, {"k": True}]) == 'a\n2\n{"k": true}'
     assert as_text(False) == "false" and as_text("  ") is None and as_text([]) is None
+
+
+BOARD = """<html><body><div id="content"><h1>Bulletin</h1>
+<div class="rules">Rules: admin 06 5550 0001</div>
+<p class="byline"><a class="who">ann</a> <a class="perma" href="/msg/41">#</a></p>
+First line<br>second <b>bold</b> line<br>
+<hr>
+<p class="byline"><a class="who">bob</a> <a class="perma" href="/msg/38">#</a></p>
+Only line<br>
+<p class="byline"><a class="who">no permalink</a></p>spam
+<p class="byline"><a class="who">cy</a> <a class="perma" href="/msg/30">#</a></p>
+Last post
+<div class="pager"><button class="older" data-cursor=" c1f3 ">Older</button> call 06 0000</div>
+</div></body></html>"""
+
+
+def test_items_without_a_wrapper_run_over_their_siblings():
+    rule = {"css": "p.byline", "siblings": True, "until": "hr, div.pager"}
+    rule |= {"id": {"css": "a.perma", "attr": "href", "regex": r"/msg/(\d+)$"}}
+    rule |= {"fields": {"who": "a.who", "body": {"xpath": "./text()"}, "start": {"attr": "class"}}}
+    rule["fields"]["all"] = {"xpath": "./node()[position() > 1]"}
+    profile = parse_profile({**CHANNEL, "ads": {"items": rule}})
+    response = HtmlResponse("http://127.0.0.1:8710/bulletin", body=BOARD.encode(), encoding="utf-8")
+    cut = html_items(response, profile.ads.items, limit=10)
+    assert [i.id for i in cut.items] == ["41", "38", "30"] and cut.without_id == 1
+    first, second, last = cut.items
+    assert first.fields == {
+        "who": "ann",
+        "body": "First line\nsecond\nline",
+        "start": "byline",
+        "all": "First line\nsecond\nbold\nline",
+    }
+    assert "<b>bold</b>" in first.body and "<hr>" not in first.body and "Rules" not in first.body
+    assert second.fields["body"] == "Only line" and "spam" not in second.body
+    assert last.fields["body"] == "Last post" and "06 0000" not in last.body and "pager" not in last.body
+    limited = html_items(response, profile.ads.items, limit=2)
+    assert [i.id for i in limited.items] == ["41", "38"] and limited.over_limit == 2
+
+
+def test_a_cursor_or_next_url_read_from_the_html_page():
+    response = HtmlResponse("http://127.0.0.1:8710/bulletin?x=1", body=BOARD.encode(), encoding="utf-8")
+    rule = Pagination(by="cursor", css="button.older", attr="data-cursor", param="cursor")
+    assert next_page(response.url, rule, ["41"], page=response) == (
+        "http://127.0.0.1:8710/bulletin?x=1&cursor=c1f3",
+        "c1f3",
+    )
+    by_text = Pagination(by="next_url", xpath="//a[@class='perma']/@href")
+    assert next_page(response.url, by_text, [], page=response) == ("http://127.0.0.1:8710/msg/41", "/msg/41")
+    missing = Pagination(by="cursor", css="button.newer", attr="data-cursor", param="cursor")
+    assert next_page(response.url, missing, ["41"], page=response) is None
+    assert next_page(response.url, rule, ["41"]) is None
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,205 @@
+"""Two source layouts unlike those of feeds.py and notices.py, for the "profile written from
+docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
+
+    with UnseenSite() as site:
+        site.url                     # "http://127.0.0.1:PORT/"
+        site.directory / site.bulletin   # the entries each serves, newest first
+        site.add_message(text)       # a new bulletin message, shown first from now on
+
+* ``/v3/directory?region=north`` — a directory API (``application/vnd.directory+json``). The
+  entries sit deep in the body (``response.listing.entries[]``), each wrapping the profile one level
+  down (``{"profile": {"uid": ..., "contacts": [{"kind": "phone", ...}]}, "href": ...}``). A
+  sponsored entry heads every page. The next page is a whole URL in the body (``links.next``, an
+  opaque ``page_token``), absent on the last page. ``Last-Modified`` and ``If-Modified-Since``
+  (no ETag).
+* ``/bulletin`` — a bulletin board with no element around a message: a ``p.byline`` (author, date,
+  a permalink ``/bulletin/msg/<id>``, the only place the id appears) followed by the message as
+  bare text and ``<br>``, then an ``<hr>``; a rules box before the first message and a pager after
+  the last. Older messages load through a button with an opaque cursor in ``data-cursor`` (no
+  ``href``: a script builds ``?cursor=<value>``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import threading
+from collections import Counter
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fixture_site.served import ServedSite
+
+DIRECTORY_PAGE = 10
+BULLETIN_PAGE = 8
+TOWNS = ["Utrecht", "Ghent", "Lille", "Bremen", "Graz"]
+LAST_MODIFIED = 1796112000.0  # Mon, 30 Nov 2026 08:00:00 GMT
+
+
+def directory_entries() -> list[dict[str, Any]]:
+    """23 entries, uid 9023 (newest) .. 9001, and the sponsored uid 9000 apart."""
+    return [
+        {
+            "profile": {
+                "uid": uid,
+                "display_name": f"Model {uid % 100}",
+                "about": f"New in {TOWNS[uid % len(TOWNS)]}, young and sweet, incall and outcall, "
+                f"no limits. Agency drives you. Book now.",
+                "contacts": [
+                    {"kind": "telegram", "value": f"@model{uid}"},
+                    {"kind": "phone", "value": f"+31 6 1234 {uid:04d}"},
+                ],
+                "area": {"town": TOWNS[uid % len(TOWNS)], "country": "NL"},
+                "rates": [{"duration": "1h", "amount": 100 + uid % 50, "currency": "EUR"}],
+                "created": f"2026-11-{1 + uid % 28:02d}T20:00:00Z",
+            },
+            "href": f"/p/{uid}-model",
+            "sponsored": uid == 9000,
+        }
+        for uid in [9000, *range(9023, 9000, -1)]
+    ]
+
+
+def bulletin_messages() -> list[dict[str, Any]]:
+    """20 messages, newest first; ids are not consecutive."""
+    return [
+        {
+            "id": 4400 + 7 * n,
+            "author": f"member{(n * 13) % 40}",
+            "at": f"{1 + n:02d}.11.2026 {(n * 3) % 24:02d}:10",
+            "lines": [
+                f"Work in a bar in {TOWNS[n % len(TOWNS)]}, accommodation given, travel paid by us.",
+                f"Girls 18+ only, no papers needed. Call 06 5550 {4400 + 7 * n:04d}.",
+            ],
+        }
+        for n in range(20, 0, -1)
+    ]
+
+
+def _token(index: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{index}".encode()).decode().rstrip("=")
+
+
+def _index(token: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")[1])
+    except (ValueError, IndexError):
+        return 0
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "Unseen/2.1"
+    site: UnseenSite
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        with self.site.lock:
+            self.site.hits[parts.path] += 1
+        if parts.path == "/robots.txt":
+            return self._send(200, b"User-agent: *\nDisallow: /v3/internal/\n", "text/plain")
+        if parts.path == "/v3/directory":
+            return self._directory(query)
+        if parts.path == "/bulletin":
+            return self._bulletin(query)
+        return self._send(404, b"<p>not here</p>", "text/html")
+
+    def _directory(self, query: dict[str, list[str]]) -> None:
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                if parsedate_to_datetime(since).timestamp() >= self.site.modified:
+                    with self.site.lock:
+                        self.site.not_modified += 1
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+            except (TypeError, ValueError):
+                pass
+        start = _index(query.get("page_token", [""])[0])
+        sponsored, *regular = self.site.directory
+        page = regular[start : start + DIRECTORY_PAGE]
+        body: dict[str, Any] = {
+            "status": "ok",
+            "response": {"meta": {"total": len(regular)}, "listing": {"entries": [sponsored, *page]}},
+            "links": {"self": self.path},
+        }
+        if start + DIRECTORY_PAGE < len(regular):
+            body["links"]["next"] = f"/v3/directory?region=north&page_token={_token(start + DIRECTORY_PAGE)}"
+        headers = {"Last-Modified": formatdate(self.site.modified, usegmt=True)}
+        self._send(200, json.dumps(body).encode(), "application/vnd.directory+json; charset=utf-8", headers)
+
+    def _bulletin(self, query: dict[str, list[str]]) -> None:
+        start = _index(query.get("cursor", [""])[0])
+        with self.site.lock:
+            messages = list(self.site.bulletin)
+        shown = messages[start : start + BULLETIN_PAGE]
+        posts = "".join(
+            f"<p class='byline'><a class='who' href='/u/{m['author']}'>{m['author']}</a> wrote on "
+            f"<span class='ts'>{m['at']}</span> <a class='perma' href='/bulletin/msg/{m['id']}' "
+            f"title='link to this message'>&para;</a></p>\n"
+            + "<br>\n".join(html.escape(line) for line in m["lines"])
+            + "<br>\n<hr>\n"
+            for m in shown
+        )
+        more = (
+            f"<div class='pager'><button class='older' data-cursor='{_token(start + BULLETIN_PAGE)}'>"
+            f"Older messages</button></div>"
+            if start + BULLETIN_PAGE < len(messages)
+            else "<div class='pager'>No older messages. Call 06 5550 0000 to advertise.</div>"
+        )
+        page = (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Bulletin</title></head><body>"
+            "<div id='content'><h1>Bulletin</h1>\n<div class='rules'>Be nice. No spam. Admin: 06 5550 0001</div>\n"
+            f"{posts}{more}</div><script src='/static/older.js'></script></body></html>"
+        )
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class UnseenSite(ServedSite):
+    """Both layouts, served from a thread; a context manager."""
+
+    name = "fixture-unseen"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host, self.port = host, port
+        self._http = None
+        self.directory = directory_entries()
+        self.bulletin = bulletin_messages()
+        self.modified = LAST_MODIFIED
+        self.hits: Counter = Counter()
+        self.not_modified = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def add_message(self, text: str) -> dict[str, Any]:
+        """A new bulletin message, the newest."""
+        with self.lock:
+            message = {"id": max(m["id"] for m in self.bulletin) + 3, "author": "newcomer", "at": "01.12.2026 09:00",
+                       "lines": [text]}  # fmt: skip
+            self.bulletin.insert(0, message)
+        return message
+
+    def handler(self) -> type:
+        return type("BoundUnseenHandler", (Handler,), {"site": self})

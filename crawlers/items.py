@@ -133,9 +133,35 @@ def html_items(response, rule: ItemRule, limit: int) -> Cut:
 # -- JSON ---------------------------------------------------------------------------------------
 
 
+XSSI_PREFIX = re.compile(r"\A\s*(?:\)\]\}'?,?|while\s*\(\s*1\s*\);|for\s*\(\s*;\s*;\s*\);)")
+JSONP_OPEN = re.compile(r"\A\s*(?:/\*\*/\s*)?[A-Za-z_$][\w$.]{0,200}\s*\(")
+
+
 def read_json(text: str) -> Any:
-    """The parsed document; ValueError when it is not JSON."""
+    """The parsed document; ValueError when it is not JSON. Anti-hijacking prefixes (``)]}'``,
+    ``while(1);``, ``for(;;);``) and a JSONP wrapper (``callback({...});``) are taken off first."""
+    text = text.lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    text = XSSI_PREFIX.sub("", text, count=1)
+    opened = JSONP_OPEN.match(text)
+    if opened is not None:
+        inner = text[opened.end() :].rstrip().rstrip(";").rstrip()
+        if inner.endswith(")"):
+            text = inner[:-1]
     return json.loads(text)
+
+
+def embedded_json(response, css: str) -> Any:
+    """The JSON document in an HTML page (``<script id="__NEXT_DATA__" type="application/json">``):
+    the text of the first element matching ``css``; ValueError when there is none or it is not JSON."""
+    for node in response.css(css):
+        text = "".join(node.xpath(".//text()").getall()).strip()
+        if text:
+            return read_json(text)
+    raise ValueError(f"no element with text matches json_in {css!r}")
 
 
 def as_text(found: Any) -> str | None:

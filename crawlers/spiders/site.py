@@ -29,7 +29,17 @@ from w3lib.url import canonicalize_url
 from crawlers.config import vigil_settings
 from crawlers.errors import cause_of
 from crawlers.evidence import META as CAPTURE_META
-from crawlers.items import Cut, Item, detail_fields, detail_url, html_items, json_items, next_page, read_json
+from crawlers.items import (
+    Cut,
+    Item,
+    detail_fields,
+    detail_url,
+    embedded_json,
+    html_items,
+    json_items,
+    next_page,
+    read_json,
+)
 from crawlers.pages import (
     canonical_url,
     content_type,
@@ -219,7 +229,8 @@ class SiteSpider(scrapy.Spider):
             self.count("not_modified", kind="skipped")
             return
         json_source = self.profile.source == "json" and not self.profile.ads.is_ad(response.url)
-        if json_source and not is_json(response):
+        embedded = json_source and self.profile.json_in is not None
+        if json_source and not (is_html(response, self.html_types) if embedded else is_json(response)):
             self.count("not_json", f"{response.url} is {content_type(response) or 'not text'}")
             return
         if not json_source and not is_html(response, self.html_types):
@@ -232,7 +243,7 @@ class SiteSpider(scrapy.Spider):
         data = None
         if json_source:
             try:
-                data = read_json(response.text)
+                data = embedded_json(response, self.profile.json_in) if embedded else read_json(response.text)
             except ValueError as exc:
                 self.count("bad_json", f"{response.url}: {exc}")
                 return
@@ -260,7 +271,7 @@ class SiteSpider(scrapy.Spider):
             ids = [item.id for item in cut.items]
             out, stop = self._items(response, final_key, cut)
             yield from out
-        if not json_source:
+        if not json_source or embedded:
             yield from self._follow(response, stop)
         if not stop:
             yield from self._paginate(response, ids, data)

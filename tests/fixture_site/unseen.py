@@ -1,9 +1,9 @@
-"""Two source layouts unlike those of feeds.py and notices.py, for the "profile written from
+"""Three source layouts unlike those of feeds.py and notices.py, for the "profile written from
 docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
 
     with UnseenSite() as site:
         site.url                     # "http://127.0.0.1:PORT/"
-        site.directory / site.bulletin   # the entries each serves, newest first
+        site.directory / site.bulletin / site.market   # the entries each serves, newest first
         site.add_message(text)       # a new bulletin message, shown first from now on
 
 * ``/v3/directory?region=north`` — a directory API (``application/vnd.directory+json``). The
@@ -17,6 +17,12 @@ docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
   bare text and ``<br>``, then an ``<hr>``; a rules box before the first message and a pager after
   the last. Older messages load through a button with an opaque cursor in ``data-cursor`` (no
   ``href``: a script builds ``?cursor=<value>``).
+* ``/market?page=N`` — a server-rendered single-page app: the HTML holds no listing, only
+  "Loading..." and a ``<script id="__NEXT_DATA__" type="application/json">`` whose
+  ``props.pageProps`` has the listings (string ids, a ``slug`` from which the page URL is built)
+  and ``pagination.nextPage`` (null on the last page).
+* ``/v3/bulk?n=N&size=S`` — N entries of S characters each, for the size limits;
+  ``/v3/internal/directory`` the same, disallowed by robots.txt.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import base64
 import html
 import json
 import threading
+import time
 from collections import Counter
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
@@ -35,6 +42,7 @@ from tests.fixture_site.served import ServedSite
 
 DIRECTORY_PAGE = 10
 BULLETIN_PAGE = 8
+MARKET_PAGE = 5
 TOWNS = ["Utrecht", "Ghent", "Lille", "Bremen", "Graz"]
 LAST_MODIFIED = 1796112000.0  # Mon, 30 Nov 2026 08:00:00 GMT
 
@@ -79,6 +87,22 @@ def bulletin_messages() -> list[dict[str, Any]]:
     ]
 
 
+def market_listings() -> list[dict[str, Any]]:
+    """14 listings, newest first."""
+    return [
+        {
+            "id": f"lst_{n:03d}{'abcdefghijklmnop'[n]}",
+            "slug": f"{TOWNS[n % len(TOWNS)].lower()}-hostess-{n}",
+            "title": f"Hostess wanted in {TOWNS[n % len(TOWNS)]}",
+            "description": {"plain": f"Nightclub job, {1500 + n * 10} EUR a week, visa handled, we keep documents safe. "
+                                     f"WhatsApp +49 151 4400 {n:04d}."},  # fmt: skip
+            "seller": {"name": f"Agency {n}", "verified": n % 2 == 0},
+            "location": {"city": TOWNS[n % len(TOWNS)]},
+        }
+        for n in range(14, 0, -1)
+    ]
+
+
 def _token(index: int) -> str:
     return base64.urlsafe_b64encode(f"o:{index}".encode()).decode().rstrip("=")
 
@@ -102,12 +126,17 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         with self.site.lock:
             self.site.hits[parts.path] += 1
+            self.site.times.append((parts.path, time.monotonic()))
         if parts.path == "/robots.txt":
             return self._send(200, b"User-agent: *\nDisallow: /v3/internal/\n", "text/plain")
         if parts.path == "/v3/directory":
             return self._directory(query)
         if parts.path == "/bulletin":
             return self._bulletin(query)
+        if parts.path == "/market":
+            return self._market(query)
+        if parts.path in ("/v3/bulk", "/v3/internal/directory"):
+            return self._bulk(query)
         return self._send(404, b"<p>not here</p>", "text/html")
 
     def _directory(self, query: dict[str, list[str]]) -> None:
@@ -134,6 +163,33 @@ class Handler(BaseHTTPRequestHandler):
             body["links"]["next"] = f"/v3/directory?region=north&page_token={_token(start + DIRECTORY_PAGE)}"
         headers = {"Last-Modified": formatdate(self.site.modified, usegmt=True)}
         self._send(200, json.dumps(body).encode(), "application/vnd.directory+json; charset=utf-8", headers)
+
+    def _market(self, query: dict[str, list[str]]) -> None:
+        raw = query.get("page", ["1"])[0]
+        page = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+        shown = self.site.market[(page - 1) * MARKET_PAGE : page * MARKET_PAGE]
+        following = page + 1 if page * MARKET_PAGE < len(self.site.market) else None
+        data = {
+            "props": {"pageProps": {"listings": {"nodes": shown}, "pagination": {"page": page, "nextPage": following}}},
+            "page": "/market",
+            "buildId": "b81c",
+        }
+        script = json.dumps(data).replace("</", "<\\/")
+        page_html = (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Market</title></head><body>"
+            "<div id='__next'><p class='loading'>Loading...</p></div>"
+            f"<script id='__NEXT_DATA__' type='application/json'>{script}</script>"
+            "<script src='/_next/static/chunks/main.js'></script></body></html>"
+        )
+        self._send(200, page_html.encode(), "text/html; charset=utf-8")
+
+    def _bulk(self, query: dict[str, list[str]]) -> None:
+        """``n`` entries whose ``about`` is ``size`` characters long (for the size limits)."""
+        count = min(int(query.get("n", ["1"])[0]), 5000)
+        size = min(int(query.get("size", ["100"])[0]), 100_000)
+        entries = [{"profile": {"uid": 7000 + n, "about": ("x" * (size - 9)) + f" 06{n:07d}"}} for n in range(count)]
+        body = {"response": {"listing": {"entries": entries}}}
+        self._send(200, json.dumps(body).encode(), "application/json")
 
     def _bulletin(self, query: dict[str, list[str]]) -> None:
         start = _index(query.get("cursor", [""])[0])
@@ -184,8 +240,10 @@ class UnseenSite(ServedSite):
         self._http = None
         self.directory = directory_entries()
         self.bulletin = bulletin_messages()
+        self.market = market_listings()
         self.modified = LAST_MODIFIED
         self.hits: Counter = Counter()
+        self.times: list[tuple[str, float]] = []
         self.not_modified = 0
         self.lock = threading.Lock()
 

@@ -1,7 +1,8 @@
-"""Two layouts none of the example profiles knows (tests/fixture_site/unseen.py), each crawled with a
+"""Layouts none of the example profiles knows (tests/fixture_site/unseen.py), each crawled with a
 profile written from docs/profiles.md alone: a JSON directory whose entries sit deep in the body
-behind a sponsored entry, paged by a whole next URL in the body; and a bulletin board with no
-element around a message, its id only in a permalink, older messages behind a button's cursor."""
+behind a sponsored entry, paged by a whole next URL in the body; a bulletin board with no element
+around a message, its id only in a permalink, older messages behind a button's cursor; and a
+single-page app whose listing is JSON in a script element."""
 
 from __future__ import annotations
 
@@ -58,6 +59,30 @@ ads:
       posted: {{css: "span.ts"}}
       body: {{xpath: "./text()"}}
 pagination: {{by: cursor, css: "button.older", attr: "data-cursor", param: cursor}}
+allow_private_network: true
+limits: {{max_pages: 20, max_depth: 10}}
+politeness: {{download_delay: 0, autothrottle: false}}
+"""
+
+# Written from docs/profiles.md ("JSON inside an HTML page"), for /market.
+MARKET_PROFILE = """
+id: market
+source: json
+json_in: "script#__NEXT_DATA__"
+start_urls: ["{url}market"]
+country: DE
+language: en
+ads:
+  items:
+    path: "props.pageProps.listings.nodes"
+    id: "id"
+    permalink: "join('', ['/listing/', slug])"
+    fields:
+      title: "title"
+      body: "description.plain"
+      location: "location.city"
+      seller: "seller.name"
+pagination: {{by: cursor, cursor: "props.pageProps.pagination.nextPage", param: page}}
 allow_private_network: true
 limits: {{max_pages: 20, max_depth: 10}}
 politeness: {{download_delay: 0, autothrottle: false}}
@@ -132,3 +157,17 @@ def test_bulletin_without_wrappers_ids_in_permalinks_and_a_button_cursor(vigil_e
         known.write_text("\n".join(ids))
         _, fresh = run_json(vigil_env, path, "--no-publish", "--incremental", "--known-ads", known)
         assert fresh["ad_ids"] == [str(message["id"])] and fresh["pages"] == 1, fresh
+
+
+def test_single_page_app_with_its_listing_as_json_in_a_script(vigil_env, tmp_path):
+    with UnseenSite() as site:
+        path = write(tmp_path, MARKET_PROFILE, site, "market")
+        result, summary = run_json(vigil_env, path, "--job-id", "job-market")
+        ids = [m["id"] for m in site.market]
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    assert sorted(summary["ad_ids"]) == sorted(ids) and summary["pages"] == 3, summary
+    items, pages = items_of(vigil_env, summary)
+    assert sorted(items) == sorted(ids) and [p.content_type for p in pages] == ["text/html"] * 3
+    listing = items["lst_007h"]
+    assert listing.url == f"{site.url}listing/lille-hostess-7" and listing.fields["location"] == "Lille"
+    assert listing.fields["body"].endswith("WhatsApp +49 151 4400 0007.") and listing.fields["seller"] == "Agency 7"

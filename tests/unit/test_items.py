@@ -8,7 +8,7 @@ import pytest
 import yaml
 from scrapy.http import HtmlResponse
 
-from crawlers.items import as_text, html_items, json_items, next_page
+from crawlers.items import as_text, embedded_json, html_items, json_items, next_page, read_json
 from crawlers.validators import Validators
 from vigil.core.profiles import (
     ItemValue,
@@ -341,3 +341,55 @@ def test_raw_page_version_2_reads_version_1_records():
     old["schema_version"] = 1
     parsed = RawPage.model_validate(old)
     assert parsed.item_of is None and SCHEMA_VERSION >= 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": [1]}',
+        '\ufeff{"a": [1]}',
+        ')]}\'\n{"a": [1]}',
+        ')]}\',\n{"a": [1]}',
+        'while(1);{"a": [1]}',
+        'for(;;);{"a": [1]}',
+        'jQuery3110_17({"a": [1]});',
+        '/**/ cb.feed ( {"a": [1]} ) ;\n',
+    ],
+)
+def test_json_is_read_through_anti_hijacking_prefixes_and_jsonp(text):
+    assert read_json(text) == {"a": [1]}
+
+
+@pytest.mark.parametrize("text", ["callback(", "<html></html>", 'cb({"a": 1}', ")]}'"])
+def test_what_is_not_json_stays_an_error(text):
+    with pytest.raises(ValueError):
+        read_json(text)
+
+
+def test_json_inside_an_html_page_and_composite_ids():
+    page = (
+        "<html><body><div id='__next'>Loading...</div><script id='__NEXT_DATA__' type='application/json'>"
+        '{"props": {"items": [{"id": "x1", "slug": "a-b"}], "next": 2}}</script>'
+        "<div class='p'><span class='author'>ann</span><time datetime='2026-11-02T10:00'>10:00</time></div>"
+        "</body></html>"
+    )
+    response = HtmlResponse("http://127.0.0.1:8710/market", body=page.encode(), encoding="utf-8")
+    profile = parse_profile(
+        {
+            **JSON,
+            "json_in": "script#__NEXT_DATA__",
+            "ads": {"items": {"path": "props.items", "id": "id", "permalink": "join('', ['/l/', slug])"}},
+        }
+    )
+    data = embedded_json(response, profile.json_in)
+    cut = json_items(data, profile.ads.items, response.url, limit=10)
+    assert [(i.id, i.permalink) for i in cut.items] == [("x1", "http://127.0.0.1:8710/l/a-b")]
+    with pytest.raises(ValueError, match="json_in"):
+        embedded_json(response, "script#missing")
+    with pytest.raises(ProfileError, match="json_in: needs source: json"):
+        parse_profile({**CHANNEL, "json_in": "script"})
+
+    keyed = parse_profile(
+        {**CHANNEL, "ads": {"items": {"css": "div.p", "id": {"xpath": "concat(.//span[@class='author'], '|', .//time/@datetime)"}}}}
+    )
+    assert [i.id for i in html_items(response, keyed.ads.items, limit=5).items] == ["ann|2026-11-02T10:00"]

@@ -391,6 +391,9 @@ class SiteProfile(Part):
     id: str
     name: str = ""
     source: Literal["html", "json"] = Field("html", description="what the start URLs and listings return")
+    json_in: str | None = Field(
+        None, description="source: json: CSS of the element of an HTML page holding the JSON (a script)"
+    )
     network: Literal["clearnet", "tor"] = "clearnet"
     via_tor: bool = Field(False, description="same as network: tor")
     start_urls: list[str] = []
@@ -416,6 +419,8 @@ class SiteProfile(Part):
     images: Images | None = Field(None, description="absent: images are never fetched")
     enabled: bool = True
     file: Path | None = Field(None, exclude=True, description="the file it was read from")
+
+    _json_in = field_validator("json_in")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
 
     @field_validator("id")
     @classmethod
@@ -469,6 +474,8 @@ class SiteProfile(Part):
         """JSON sources read items with JMESPath, HTML sources with css/xpath; plain strings are
         shorthand for whichever the source reads."""
         items = self.ads.items
+        if self.json_in is not None and self.source != "json":
+            raise ValueError("json_in: needs source: json (the JSON inside an HTML page)")
         if self.source == "json":
             if items is None or items.path is None:
                 raise ValueError("ads.items.path: a JSON source needs items with a JMESPath path")

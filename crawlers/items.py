@@ -100,10 +100,13 @@ class _SiblingGroups:
         return selector, selector.xpath("./*[1]")[0], text
 
 
-def html_items(response, rule: ItemRule, limit: int) -> Cut:
-    """The items of an HTML page, in page order; items without an id are counted, not kept."""
-    nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
-    groups = _SiblingGroups(response, nodes, rule) if rule.siblings else None
+def html_items(response, rule: ItemRule, limit: int, page=None) -> Cut:
+    """The items of an HTML page (or of ``page``, the XML feed's selector), in page order; items
+    without an id are counted, not kept."""
+    xml = page is not None
+    page = response if page is None else page
+    nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
+    groups = _SiblingGroups(page, nodes, rule) if rule.siblings else None
     cut = Cut()
     for node in groups.heads if groups else nodes:
         if len(cut.items) >= limit:
@@ -124,7 +127,7 @@ def html_items(response, rule: ItemRule, limit: int) -> Cut:
                 permalink=response.urljoin(permalink.split()[0]) if permalink else None,
                 fields=fields,
                 body=text if text is not None else node.get(),
-                content_type="text/html",
+                content_type="application/xml" if xml else "text/html",
             )
         )
     return cut

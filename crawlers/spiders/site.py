@@ -47,7 +47,9 @@ from crawlers.pages import (
     extract_fields,
     is_html,
     is_json,
+    is_xml,
     record_headers,
+    xml_selector,
 )
 from crawlers.profile_settings import profile_settings
 from crawlers.rendering import render_meta, screenshot_height
@@ -233,14 +235,24 @@ class SiteSpider(scrapy.Spider):
         if json_source and not (is_html(response, self.html_types) if embedded else is_json(response)):
             self.count("not_json", f"{response.url} is {content_type(response) or 'not text'}")
             return
-        if not json_source and not is_html(response, self.html_types):
+        xml_source = self.profile.source == "xml" and not self.profile.ads.is_ad(response.url)
+        if xml_source and not is_xml(response):
+            self.count("not_xml", f"{response.url} is {content_type(response) or 'not text'}")
+            return
+        if not json_source and not xml_source and not is_html(response, self.html_types):
             self.count("skipped_binary", f"{response.url} is {content_type(response) or 'not text'}")
             return
         final_key = canonical_url(response.url, self.profile.drop_query_params)
         if final_key in self.published:
             self.count("duplicate", kind="skipped")
             return
-        data = None
+        data = page = None
+        if xml_source:
+            try:
+                page = xml_selector(response)
+            except ValueError as exc:
+                self.count("bad_xml", f"{response.url}: {exc}")
+                return
         if json_source:
             try:
                 data = embedded_json(response, self.profile.json_in) if embedded else read_json(response.text)
@@ -267,14 +279,14 @@ class SiteSpider(scrapy.Spider):
             if json_source:
                 cut = json_items(data, items, response.url, self.items_limit)
             else:
-                cut = html_items(response, items, self.items_limit)
+                cut = html_items(response, items, self.items_limit, page)
             ids = [item.id for item in cut.items]
             out, stop = self._items(response, final_key, cut)
             yield from out
         if not json_source or embedded:
-            yield from self._follow(response, stop)
+            yield from self._follow(response, stop, page)
         if not stop:
-            yield from self._paginate(response, ids, data)
+            yield from self._paginate(response, ids, data, page)
 
     # -- items ------------------------------------------------------------------------------
 
@@ -404,12 +416,13 @@ class SiteSpider(scrapy.Spider):
         )
         yield self._item_record(response, response.meta["vigil_item_of"], merged, detail=response)
 
-    def _paginate(self, response: TextResponse, ids: list[str], data: Any):
+    def _paginate(self, response: TextResponse, ids: list[str], data: Any, page: Any = None):
         """The next page by the profile's ``pagination`` rule, if it has one and the page has a next."""
         rule = self.profile.pagination
         if rule is None:
             return
-        page = response if data is None else None
+        if page is None and data is None:
+            page = response
         found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"), page)
         if found is None:
             return
@@ -455,9 +468,11 @@ class SiteSpider(scrapy.Spider):
             capture=response.meta.get(CAPTURE_META),
         )
 
-    def _follow(self, response: TextResponse, stop: bool = False):
+    def _follow(self, response: TextResponse, stop: bool = False, page: Any = None):
+        """Ad links and the ``follow`` rules' links; ``page``: an XML feed's selector."""
         depth = response.meta.get("depth", 0) + 1
-        hrefs = [response.urljoin(h.strip()) for h in response.xpath(LINK_XPATH).getall()]
+        page = response if page is None else page
+        hrefs = [response.urljoin(h.strip()) for h in page.xpath(LINK_XPATH).getall()]
         ad_urls = [u for u in dict.fromkeys(hrefs) if self.profile.ads.is_ad(u)]
         new_ads = [u for u in ad_urls if not self._known(u)]
         for url in new_ads:
@@ -466,7 +481,7 @@ class SiteSpider(scrapy.Spider):
                 yield request
         if stop or self._stops(len(ad_urls), len(ad_urls) - len(new_ads)):
             return
-        for url in self._listing_links(response):
+        for url in self._listing_links(response, page):
             if not self.profile.ads.is_ad(url):
                 request = self._request(url, depth, response.url)
                 if request is not None:
@@ -479,19 +494,20 @@ class SiteSpider(scrapy.Spider):
         key = canonical_url(url, self.profile.drop_query_params)
         return (ad_id is not None and self.is_known(ad_id)) or self.is_known(key)
 
-    def _listing_links(self, response: TextResponse) -> Iterable[str]:
+    def _listing_links(self, response: TextResponse, page: Any = None) -> Iterable[str]:
         found: dict[str, None] = {}
         for rule in self.profile.follow:
-            for href in self._rule_links(response, rule):
+            for href in self._rule_links(response, rule, page):
                 found[response.urljoin(href.strip())] = None
         return found
 
     @staticmethod
-    def _rule_links(response: TextResponse, rule: FollowRule) -> list[str]:
+    def _rule_links(response: TextResponse, rule: FollowRule, page: Any = None) -> list[str]:
+        page = response if page is None else page
         if rule.regex is not None:
-            hrefs = response.xpath(LINK_XPATH).getall()
+            hrefs = page.xpath(LINK_XPATH).getall()
             return [h for h in hrefs if re.search(rule.regex, response.urljoin(h.strip()))]
-        nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
+        nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
         hrefs: list[str] = []
         for node in nodes:
             if isinstance(node.root, str):

@@ -1,9 +1,9 @@
-"""Three source layouts unlike those of feeds.py and notices.py, for the "profile written from
+"""Source layouts unlike those of feeds.py and notices.py, for the "profile written from
 docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
 
     with UnseenSite() as site:
         site.url                     # "http://127.0.0.1:PORT/"
-        site.directory / site.bulletin / site.market   # the entries each serves, newest first
+        site.directory, .bulletin, .market, .news   # the entries each serves, newest first
         site.add_message(text)       # a new bulletin message, shown first from now on
 
 * ``/v3/directory?region=north`` — a directory API (``application/vnd.directory+json``). The
@@ -21,6 +21,10 @@ docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
   "Loading..." and a ``<script id="__NEXT_DATA__" type="application/json">`` whose
   ``props.pageProps`` has the listings (string ids, a ``slug`` from which the page URL is built)
   and ``pagination.nextPage`` (null on the last page).
+* ``/news/atom[?page=N]`` — an Atom feed (``application/atom+xml``, default namespace), 5 entries a
+  page, older entries behind ``<link rel="next" href="..."/>`` (RFC 5005); each entry's id is a
+  tag URI (``tag:news.example,2026:entry-301``), its page a ``link rel="alternate"``, its text
+  escaped HTML in ``<content type="html">``.
 * ``/v3/bulk?n=N&size=S`` — N entries of S characters each, for the size limits;
   ``/v3/internal/directory`` the same, disallowed by robots.txt.
 """
@@ -43,6 +47,7 @@ from tests.fixture_site.served import ServedSite
 DIRECTORY_PAGE = 10
 BULLETIN_PAGE = 8
 MARKET_PAGE = 5
+NEWS_PAGE = 5
 TOWNS = ["Utrecht", "Ghent", "Lille", "Bremen", "Graz"]
 LAST_MODIFIED = 1796112000.0  # Mon, 30 Nov 2026 08:00:00 GMT
 
@@ -103,6 +108,20 @@ def market_listings() -> list[dict[str, Any]]:
     ]
 
 
+def news_entries() -> list[dict[str, Any]]:
+    """12 entries, ids 312 (newest) .. 301."""
+    return [
+        {
+            "id": 300 + n,
+            "title": f"Au pair wanted in {TOWNS[n % len(TOWNS)]}",
+            "html": f"<p>Family seeks <b>young girl</b> from abroad, no pay but board, passport kept by the "
+            f"agency.</p><p>Call +33 6 12 34 {n:02d} {n:02d}.</p>",
+            "updated": f"2026-11-{n + 10:02d}T08:00:00Z",
+        }
+        for n in range(12, 0, -1)
+    ]
+
+
 def _token(index: int) -> str:
     return base64.urlsafe_b64encode(f"o:{index}".encode()).decode().rstrip("=")
 
@@ -133,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._directory(query)
         if parts.path == "/bulletin":
             return self._bulletin(query)
+        if parts.path == "/news/atom":
+            return self._atom(query)
         if parts.path == "/market":
             return self._market(query)
         if parts.path in ("/v3/bulk", "/v3/internal/directory"):
@@ -182,6 +203,26 @@ class Handler(BaseHTTPRequestHandler):
             "<script src='/_next/static/chunks/main.js'></script></body></html>"
         )
         self._send(200, page_html.encode(), "text/html; charset=utf-8")
+
+    def _atom(self, query: dict[str, list[str]]) -> None:
+        raw = query.get("page", ["1"])[0]
+        page = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+        shown = self.site.news[(page - 1) * NEWS_PAGE : page * NEWS_PAGE]
+        entries = "".join(
+            f"<entry><id>tag:news.example,2026:entry-{e['id']}</id><title>{html.escape(e['title'])}</title>"
+            f"<link rel='alternate' type='text/html' href='/news/{e['id']}'/><updated>{e['updated']}</updated>"
+            f"<author><name>desk</name></author><content type='html'>{html.escape(e['html'])}</content></entry>"
+            for e in shown
+        )
+        following = (
+            f"<link rel='next' href='/news/atom?page={page + 1}'/>" if page * NEWS_PAGE < len(self.site.news) else ""
+        )
+        feed = (
+            "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+            f"<title>News</title><id>tag:news.example,2026:feed</id><link rel='self' href='/news/atom?page={page}'/>"
+            f"{following}<updated>2026-11-30T08:00:00Z</updated>{entries}</feed>"
+        )
+        self._send(200, feed.encode(), "application/atom+xml; charset=utf-8")
 
     def _bulk(self, query: dict[str, list[str]]) -> None:
         """``n`` entries whose ``about`` is ``size`` characters long (for the size limits)."""
@@ -241,6 +282,7 @@ class UnseenSite(ServedSite):
         self.directory = directory_entries()
         self.bulletin = bulletin_messages()
         self.market = market_listings()
+        self.news = news_entries()
         self.modified = LAST_MODIFIED
         self.hits: Counter = Counter()
         self.times: list[tuple[str, float]] = []

@@ -1,8 +1,8 @@
 """Layouts none of the example profiles knows (tests/fixture_site/unseen.py), each crawled with a
 profile written from docs/profiles.md alone: a JSON directory whose entries sit deep in the body
 behind a sponsored entry, paged by a whole next URL in the body; a bulletin board with no element
-around a message, its id only in a permalink, older messages behind a button's cursor; and a
-single-page app whose listing is JSON in a script element."""
+around a message, its id only in a permalink, older messages behind a button's cursor; a
+single-page app whose listing is JSON in a script element; and an Atom feed paged by rel=next."""
 
 from __future__ import annotations
 
@@ -83,6 +83,25 @@ ads:
       location: "location.city"
       seller: "seller.name"
 pagination: {{by: cursor, cursor: "props.pageProps.pagination.nextPage", param: page}}
+allow_private_network: true
+limits: {{max_pages: 20, max_depth: 10}}
+politeness: {{download_delay: 0, autothrottle: false}}
+"""
+
+# Written from docs/profiles.md ("RSS, Atom and other XML feeds"), for /news/atom.
+NEWS_PROFILE = """
+id: news-atom
+source: xml
+start_urls: ["{url}news/atom"]
+country: FR
+language: en
+ads:
+  items:
+    css: "entry"
+    id: {{css: "id", regex: "entry-(\\d+)$"}}
+    permalink: {{css: "link[rel=alternate]", attr: "href"}}
+    fields: {{title: "title", body: "content", posted: "updated"}}
+pagination: {{by: next_url, css: "feed > link[rel=next]", attr: "href"}}
 allow_private_network: true
 limits: {{max_pages: 20, max_depth: 10}}
 politeness: {{download_delay: 0, autothrottle: false}}
@@ -171,3 +190,18 @@ def test_single_page_app_with_its_listing_as_json_in_a_script(vigil_env, tmp_pat
     listing = items["lst_007h"]
     assert listing.url == f"{site.url}listing/lille-hostess-7" and listing.fields["location"] == "Lille"
     assert listing.fields["body"].endswith("WhatsApp +49 151 4400 0007.") and listing.fields["seller"] == "Agency 7"
+
+
+def test_atom_feed_with_namespaces_and_rfc5005_next_links(vigil_env, tmp_path):
+    with UnseenSite() as site:
+        path = write(tmp_path, NEWS_PROFILE, site, "news-atom")
+        result, summary = run_json(vigil_env, path, "--job-id", "job-news")
+        ids = [str(e["id"]) for e in site.news]
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    assert sorted(summary["ad_ids"]) == sorted(ids) and summary["pages"] == 3, summary
+    items, pages = items_of(vigil_env, summary)
+    assert sorted(items) == sorted(ids) and {p.content_type for p in pages} == {"application/atom+xml"}
+    entry = items["307"]
+    assert entry.url == f"{site.url}news/307" and entry.content_type == "application/xml"
+    assert entry.fields["title"] == "Au pair wanted in Lille" and entry.fields["posted"] == "2026-11-17T08:00:00Z"
+    assert entry.fields["body"].startswith("<p>Family seeks <b>young girl</b>") and "+33 6 12 34 07 07" in entry.fields["body"]

@@ -393,3 +393,41 @@ def test_json_inside_an_html_page_and_composite_ids():
         {**CHANNEL, "ads": {"items": {"css": "div.p", "id": {"xpath": "concat(.//span[@class='author'], '|', .//time/@datetime)"}}}}
     )
     assert [i.id for i in html_items(response, keyed.ads.items, limit=5).items] == ["ann|2026-11-02T10:00"]
+
+
+RSS = """<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Board</title>
+<item><title>Cleaner wanted</title><link>https://board.example/ad/88</link><guid>urn:board:88</guid>
+<description>&lt;p&gt;Call 0612345678&lt;/p&gt;</description><dc:creator>ann</dc:creator><pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item>
+<item><title>Secret &x;</title><guid>urn:board:87</guid></item>
+</channel></rss>"""
+
+
+def test_rss_items_are_read_with_css_without_namespaces_or_entities():
+    from scrapy.http import XmlResponse
+
+    from crawlers.pages import xml_selector
+
+    profile = parse_profile(
+        {
+            "id": "rss",
+            "source": "xml",
+            "start_urls": ["https://board.example/feed.rss"],
+            "ads": {
+                "items": {
+                    "css": "item",
+                    "id": {"css": "guid", "regex": r"(\d+)$"},
+                    "permalink": {"css": "link"},
+                    "fields": {"title": "title", "body": "description", "author": "creator"},
+                }
+            },
+        }
+    )
+    response = XmlResponse("https://board.example/feed.rss", body=RSS.encode())
+    cut = html_items(response, profile.ads.items, limit=10, page=xml_selector(response))
+    first, second = cut.items
+    assert (first.id, first.permalink, first.content_type) == ("88", "https://board.example/ad/88", "application/xml")
+    assert first.fields == {"title": "Cleaner wanted", "body": "<p>Call 0612345678</p>", "author": "ann"}
+    assert second.id == "87" and "root:" not in second.body and "passwd" not in second.fields.get("title", "")
+    with pytest.raises(ProfileError, match="an XML feed needs items"):
+        parse_profile({"id": "x", "source": "xml", "start_urls": ["https://h/"], "ads": {"url_regex": "/a/"}})

@@ -390,7 +390,9 @@ SecretValue = Annotated[str | FromEnv, Field(union_mode="left_to_right")]
 class SiteProfile(Part):
     id: str
     name: str = ""
-    source: Literal["html", "json"] = Field("html", description="what the start URLs and listings return")
+    source: Literal["html", "json", "xml"] = Field(
+        "html", description="what the start URLs and listings return (xml: RSS, Atom and other XML feeds)"
+    )
     json_in: str | None = Field(
         None, description="source: json: CSS of the element of an HTML page holding the JSON (a script)"
     )
@@ -471,8 +473,8 @@ class SiteProfile(Part):
         return self
 
     def _check_items(self) -> None:
-        """JSON sources read items with JMESPath, HTML sources with css/xpath; plain strings are
-        shorthand for whichever the source reads."""
+        """JSON sources read items with JMESPath, HTML and XML sources with css/xpath; plain strings
+        are shorthand for whichever the source reads."""
         items = self.ads.items
         if self.json_in is not None and self.source != "json":
             raise ValueError("json_in: needs source: json (the JSON inside an HTML page)")
@@ -485,6 +487,11 @@ class SiteProfile(Part):
                 raise ValueError("ads.fields: a JSON source reads fields under ads.items.fields")
         elif items is not None and items.path is not None:
             raise ValueError("ads.items.path: JMESPath needs source: json (use css or xpath)")
+        if self.source == "xml":
+            if items is None:
+                raise ValueError("ads.items: an XML feed needs items (css or xpath, e.g. item or entry)")
+            if self.render_js:
+                raise ValueError("render_js: an XML feed is not rendered")
         paging = self.pagination
         if paging is not None and paging.cursor and self.source != "json":
             raise ValueError("pagination.cursor: a JMESPath cursor needs source: json (use css or xpath on HTML)")

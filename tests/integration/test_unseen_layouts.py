@@ -98,7 +98,7 @@ language: en
 ads:
   items:
     css: "entry"
-    id: {{css: "id", regex: "entry-(\\d+)$"}}
+    id: {{css: "id", regex: "entry-(\\\\d+)$"}}
     permalink: {{css: "link[rel=alternate]", attr: "href"}}
     fields: {{title: "title", body: "content", posted: "updated"}}
 pagination: {{by: next_url, css: "feed > link[rel=next]", attr: "href"}}

@@ -73,14 +73,35 @@ def html_value(node, value: ItemValue, own=None) -> str | None:
 
 class _SiblingGroups:
     """Items without a wrapper element: each start element and its following siblings (bare text
-    included) up to the next start or an ``until`` element, copied under one detached element of the
-    parent's tag, so that selectors relative to the item see the whole post."""
+    included) up to the next start, an ``until`` element or an element holding a start, copied
+    under one detached element of the parent's tag, so that selectors relative to the item see the
+    whole post. A start inside another item is part of that item. Groups never overlap, so copying
+    them costs at most the page once, whatever its nesting."""
 
     def __init__(self, response, starts, rule: ItemRule):
-        self.heads = [s.root for s in starts if not isinstance(s.root, str)]
-        self.bounds = set(self.heads)
+        found = [s.root for s in starts if not isinstance(s.root, str)]
+        marked = set(found)
+        self.holds: dict = {}  # element -> it is a start or lies inside one (ancestors of the starts)
+        self.heads = [head for head in found if not self._inside(head, marked)]
+        self.bounds = marked | self.holds.keys()
         if rule.until:
             self.bounds.update(s.root for s in response.css(rule.until))
+
+    def _inside(self, element, marked: set) -> bool:
+        """Whether a start encloses ``element``; remembers the answer for every ancestor walked."""
+        path, node, answer = [], element.getparent(), False
+        while node is not None:
+            if node in self.holds:
+                answer = self.holds[node]
+                break
+            path.append(node)
+            if node in marked:
+                answer = True
+                break
+            node = node.getparent()
+        for walked in path:
+            self.holds[walked] = answer
+        return answer
 
     def group(self, head) -> tuple[Any, Any, str]:
         """(the group as a selector, its start element, its HTML)."""

@@ -431,3 +431,23 @@ def test_rss_items_are_read_with_css_without_namespaces_or_entities():
     assert second.id == "87" and "root:" not in second.body and "passwd" not in second.fields.get("title", "")
     with pytest.raises(ProfileError, match="an XML feed needs items"):
         parse_profile({"id": "x", "source": "xml", "start_urls": ["https://h/"], "ads": {"url_regex": "/a/"}})
+
+
+def test_sibling_items_never_overlap_however_deep_the_starts_nest():
+    """Starts nested 400 deep and starts inside containers: each element is copied into one item at
+    most, so the work stays linear in the page."""
+    import time
+
+    nested = "<div class='p' id='n0'>" + "".join(f"<div class='p' id='n{i}'>x" for i in range(1, 400)) + "</div>" * 400
+    flat = "".join(f"<span class='p' id='s{i}'>s</span><i>text {i}</i>" for i in range(300))
+    page = f"<html><body>{nested}<section>{flat}</section><p class='p' id='last'>tail</p><b>end</b></body></html>"
+    response = HtmlResponse("http://h/", body=page.encode(), encoding="utf-8")
+    profile = parse_profile({**CHANNEL, "ads": {"items": {"css": ".p", "siblings": True, "id": {"attr": "id"}}}})
+    started = time.monotonic()
+    cut = html_items(response, profile.ads.items, limit=1000)
+    assert time.monotonic() - started < 5
+    ids = [i.id for i in cut.items]
+    assert ids[0] == "n0" and "n1" not in ids and len(ids) == 1 + 300 + 1, ids[:5]
+    spans = {i.id: i for i in cut.items}
+    assert spans["s7"].body == "<span class=\"p\" id=\"s7\">s</span><i>text 7</i>"
+    assert "section" not in spans["n0"].body and spans["last"].body.endswith("<b>end</b>")

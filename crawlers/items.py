@@ -283,13 +283,35 @@ def page_cursor(page, rule: Pagination) -> str | None:
     return None
 
 
+LINK_VALUE = re.compile(r"<([^<>]{1,4096})>((?:\s*;\s*[^;,<>]{0,200})*)")
+REL = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.I)
+
+
+def link_header(values: list[str], rel: str) -> str | None:
+    """The URL of the ``rel`` link in HTTP Link headers (RFC 8288: ``<...?page=2>; rel="next"``)."""
+    for value in values:
+        for found in LINK_VALUE.finditer(value[:65536]):
+            for relation in REL.finditer(found.group(2)):
+                if rel.lower() in (relation.group(1) or relation.group(2) or "").lower().split():
+                    return found.group(1).strip() or None
+    return None
+
+
 def next_value(
-    url: str, rule: Pagination, ids: list[str], data: Any, given: str | None, page: Any = None
+    url: str,
+    rule: Pagination,
+    ids: list[str],
+    data: Any,
+    given: str | None,
+    page: Any = None,
+    links: list[str] | None = None,
 ) -> str | None:
     """The pagination value of the next page; None when paging ends (no items, no cursor)."""
     if rule.by in ("cursor", "next_url"):
         import jmespath
 
+        if rule.link_rel is not None:
+            return link_header(links or [], rule.link_rel)
         if rule.cursor is None:
             return page_cursor(page, rule)
         return as_text(jmespath.search(rule.cursor, data)) if data is not None else None
@@ -308,11 +330,17 @@ def next_value(
 
 
 def next_page(
-    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None, page: Any = None
+    url: str,
+    rule: Pagination,
+    ids: list[str],
+    data: Any = None,
+    given: str | None = None,
+    page: Any = None,
+    links: list[str] | None = None,
 ) -> tuple[str, str] | None:
     """(next URL, its pagination value), or None when there is no next page. ``page``: the HTML
-    response, for a cursor written in the page."""
-    value = next_value(url, rule, ids, data, given, page)
+    response, for a cursor written in the page; ``links``: the response's Link headers."""
+    value = next_value(url, rule, ids, data, given, page, links)
     if value is None:
         return None
     if rule.by == "next_url":

@@ -423,7 +423,8 @@ class SiteSpider(scrapy.Spider):
             return
         if page is None and data is None:
             page = response
-        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"), page)
+        links = [v.decode("latin-1") for v in response.headers.getlist(b"Link")]
+        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"), page, links)
         if found is None:
             return
         url, value = found

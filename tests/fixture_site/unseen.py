@@ -25,6 +25,8 @@ docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
   page, older entries behind ``<link rel="next" href="..."/>`` (RFC 5005); each entry's id is a
   tag URI (``tag:news.example,2026:entry-301``), its page a ``link rel="alternate"``, its text
   escaped HTML in ``<content type="html">``.
+* ``/v2/ads[?page=N]`` — a JSON API whose body is the bare list of ads (no envelope), 4 a page,
+  the next page only in the HTTP ``Link`` header (``<...?page=2>; rel="next"``).
 * ``/v3/bulk?n=N&size=S`` — N entries of S characters each, for the size limits;
   ``/v3/internal/directory`` the same, disallowed by robots.txt.
 """
@@ -152,6 +154,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._directory(query)
         if parts.path == "/bulletin":
             return self._bulletin(query)
+        if parts.path == "/v2/ads":
+            return self._bare(query)
         if parts.path == "/news/atom":
             return self._atom(query)
         if parts.path == "/market":
@@ -203,6 +207,16 @@ class Handler(BaseHTTPRequestHandler):
             "<script src='/_next/static/chunks/main.js'></script></body></html>"
         )
         self._send(200, page_html.encode(), "text/html; charset=utf-8")
+
+    def _bare(self, query: dict[str, list[str]]) -> None:
+        raw = query.get("page", ["1"])[0]
+        page = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+        ads = [{"ad_id": n, "text": f"Masseuse wanted in {TOWNS[n % len(TOWNS)]}, call 0170 555 {n:04d}"} for n in range(810, 800, -1)]
+        shown = ads[(page - 1) * 4 : page * 4]
+        links = [f'<{self.site.url}v2/ads?page={page - 1}>; rel="prev"'] if page > 1 else []
+        if page * 4 < len(ads):
+            links.append(f'<{self.site.url}v2/ads?page={page + 1}>; rel="next"')
+        self._send(200, json.dumps(shown).encode(), "application/json", {"Link": ", ".join(links)} if links else None)
 
     def _atom(self, query: dict[str, list[str]]) -> None:
         raw = query.get("page", ["1"])[0]

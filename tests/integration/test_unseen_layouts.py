@@ -205,3 +205,27 @@ def test_atom_feed_with_namespaces_and_rfc5005_next_links(vigil_env, tmp_path):
     assert entry.url == f"{site.url}news/307" and entry.content_type == "application/xml"
     assert entry.fields["title"] == "Au pair wanted in Lille" and entry.fields["posted"] == "2026-11-17T08:00:00Z"
     assert entry.fields["body"].startswith("<p>Family seeks <b>young girl</b>") and "+33 6 12 34 07 07" in entry.fields["body"]
+
+
+# Written from docs/profiles.md ("JSON sources", the pagination table), for /v2/ads.
+BARE_PROFILE = """
+id: bare-api
+source: json
+start_urls: ["{url}v2/ads"]
+ads:
+  items:
+    path: "@"
+    id: "ad_id"
+    fields: {{body: "text"}}
+pagination: {{by: next_url, link_rel: next}}
+allow_private_network: true
+politeness: {{download_delay: 0, autothrottle: false}}
+"""
+
+
+def test_bare_json_list_paged_by_the_link_header(vigil_env, tmp_path):
+    with UnseenSite() as site:
+        path = write(tmp_path, BARE_PROFILE, site, "bare-api")
+        result, summary = run_json(vigil_env, path, "--no-publish")
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    assert sorted(summary["ad_ids"]) == [str(n) for n in range(801, 811)] and summary["pages"] == 3, summary

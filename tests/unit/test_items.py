@@ -92,7 +92,7 @@ def test_shorthand_strings_follow_the_source():
         (
             {**JSON, "pagination": {"by": "cursor", "param": "c"}},
             "pagination",
-            "exactly one of cursor (JMESPath, JSON) or css, xpath (HTML)",
+            "exactly one of cursor (JMESPath, JSON), css, xpath (HTML) or link_rel",
         ),
         (
             {**JSON, "pagination": {"by": "next_url", "css": "a.more", "attr": "href"}},
@@ -451,3 +451,22 @@ def test_sibling_items_never_overlap_however_deep_the_starts_nest():
     spans = {i.id: i for i in cut.items}
     assert spans["s7"].body == "<span class=\"p\" id=\"s7\">s</span><i>text 7</i>"
     assert "section" not in spans["n0"].body and spans["last"].body.endswith("<b>end</b>")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (['<https://api.h/ads?page=2>; rel="next", <https://api.h/ads?page=9>; rel="last"'], "https://api.h/ads?page=2"),
+        (['<https://api.h/ads?page=1>; rel="prev"', '</ads?page=3>; title="x"; rel=next'], "/ads?page=3"),
+        (['<https://api.h/ads?cursor=a,b>; rel="last next"'], "https://api.h/ads?cursor=a,b"),
+        (['<https://api.h/ads?page=9>; rel="last"'], None),
+        ([], None),
+        (["<" * 100000], None),
+    ],
+)
+def test_next_url_from_the_link_header(headers, expected):
+    rule = Pagination(by="next_url", link_rel="next")
+    found = next_page("https://api.h/ads?page=1", rule, ["1"], links=headers)
+    assert (found[1] if found else None) == expected
+    if expected:
+        assert found[0].startswith("https://api.h/ads?")

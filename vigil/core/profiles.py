@@ -223,6 +223,9 @@ class Pagination(Part):
     css: str | None = Field(None, description="by: cursor / next_url, HTML: the element holding the value")
     xpath: str | None = Field(None, description="the same with XPath")
     attr: str | None = Field(None, description="with css/xpath: an attribute's value instead of the text")
+    link_rel: str | None = Field(
+        None, pattern=r"^[A-Za-z][\w.-]{0,40}$", description="by: next_url: the HTTP Link header's URL of this rel"
+    )
     item: Literal["min", "max", "first", "last"] = Field("min", description="by: item_id: which item's id")
 
     _cursor = field_validator("cursor")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
@@ -243,11 +246,15 @@ class Pagination(Part):
                 raise ValueError("by: next_url takes the whole URL from the response: no param, url")
         elif (self.param is None) == (self.url is None):
             raise ValueError("give exactly one of param, url")
-        sources = sum(v is not None for v in (self.cursor, self.css, self.xpath))
+        sources = sum(v is not None for v in (self.cursor, self.css, self.xpath, self.link_rel))
         if self.by in ("cursor", "next_url") and sources != 1:
-            raise ValueError("by: cursor / next_url needs exactly one of cursor (JMESPath, JSON) or css, xpath (HTML)")
+            raise ValueError(
+                "by: cursor / next_url needs exactly one of cursor (JMESPath, JSON), css, xpath (HTML) or link_rel"
+            )
         if self.by not in ("cursor", "next_url") and (sources or self.attr is not None):
-            raise ValueError("cursor, css, xpath, attr are only for by: cursor or next_url")
+            raise ValueError("cursor, css, xpath, link_rel, attr are only for by: cursor or next_url")
+        if self.link_rel is not None and self.by != "next_url":
+            raise ValueError("link_rel: the Link header gives a whole URL: use by: next_url")
         if self.attr is not None and self.cursor is not None:
             raise ValueError("attr is for css/xpath (HTML), not for a JMESPath cursor")
         return self

@@ -121,10 +121,9 @@ class _SiblingGroups:
         return selector, selector.xpath("./*[1]")[0], text
 
 
-def html_items(response, rule: ItemRule, limit: int, page=None) -> Cut:
-    """The items of an HTML page (or of ``page``, the XML feed's selector), in page order; items
-    without an id are counted, not kept."""
-    xml = page is not None
+def html_items(response, rule: ItemRule, limit: int, page=None, item_type: str = "text/html") -> Cut:
+    """The items of an HTML page (or of ``page``: an XML feed's selector, HTML taken out of a JSON
+    response), in page order; items without an id are counted, not kept."""
     page = response if page is None else page
     nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
     groups = _SiblingGroups(page, nodes, rule) if rule.siblings else None
@@ -148,10 +147,25 @@ def html_items(response, rule: ItemRule, limit: int, page=None) -> Cut:
                 permalink=response.urljoin(permalink.split()[0]) if permalink else None,
                 fields=fields,
                 body=text if text is not None else node.get(),
-                content_type="application/xml" if xml else "text/html",
+                content_type=item_type,
             )
         )
     return cut
+
+
+def html_in_json(response, data: Any, path: str):
+    """The HTML a JSON response carries (``{"html": "<div class=post>...</div>", "next": ...}``, a
+    "load more" endpoint) at JMESPath ``path``, as a page to read items and links from; ValueError
+    when it is not text."""
+    import jmespath
+    from scrapy.http import HtmlResponse
+
+    found = jmespath.search(path, data)
+    if isinstance(found, list) and all(isinstance(part, str) for part in found):
+        found = "\n".join(found)
+    if not isinstance(found, str):
+        raise ValueError(f"html_in {path!r} is not a string of HTML")
+    return HtmlResponse(response.url, body=found.encode("utf-8"), encoding="utf-8")
 
 
 # -- JSON ---------------------------------------------------------------------------------------

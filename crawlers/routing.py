@@ -55,7 +55,7 @@ def check_onions(profile: SiteProfile) -> None:
 def text_kinds(profile: SiteProfile) -> set[str]:
     """What the profile reads besides HTML (json, xml): its listings' source and its items' details.
     Over Tor, responses of other types are dropped unread."""
-    kinds = {profile.source}
+    kinds = {profile.source, "json" if profile.html_in else "html"}
     if profile.ads.items is not None and profile.ads.items.detail is not None:
         kinds.add(profile.ads.items.detail.source)
     return kinds - {"html"}

@@ -35,6 +35,7 @@ from crawlers.items import (
     detail_fields,
     detail_url,
     embedded_json,
+    html_in_json,
     html_items,
     json_items,
     next_page,
@@ -230,38 +231,20 @@ class SiteSpider(scrapy.Spider):
         if response.status == 304:
             self.count("not_modified", kind="skipped")
             return
-        json_source = self.profile.source == "json" and not self.profile.ads.is_ad(response.url)
-        embedded = json_source and self.profile.json_in is not None
-        if json_source and not (is_html(response, self.html_types) if embedded else is_json(response)):
-            self.count("not_json", f"{response.url} is {content_type(response) or 'not text'}")
-            return
-        xml_source = self.profile.source == "xml" and not self.profile.ads.is_ad(response.url)
-        if xml_source and not is_xml(response):
-            self.count("not_xml", f"{response.url} is {content_type(response) or 'not text'}")
-            return
-        if not json_source and not xml_source and not is_html(response, self.html_types):
-            self.count("skipped_binary", f"{response.url} is {content_type(response) or 'not text'}")
+        kind = "ad" if self.profile.ads.is_ad(response.url) else self.profile.source
+        if not self._readable(response, kind):
             return
         final_key = canonical_url(response.url, self.profile.drop_query_params)
         if final_key in self.published:
             self.count("duplicate", kind="skipped")
             return
-        data = page = None
-        if xml_source:
-            try:
-                page = xml_selector(response)
-            except ValueError as exc:
-                self.count("bad_xml", f"{response.url}: {exc}")
-                return
-        if json_source:
-            try:
-                data = embedded_json(response, self.profile.json_in) if embedded else read_json(response.text)
-            except ValueError as exc:
-                self.count("bad_json", f"{response.url}: {exc}")
-                return
+        view = self._view(response, kind)
+        if view is None:
+            return
+        data, page = view
         self.published.add(final_key)
         self.seen.add(final_key)
-        page_type = "ad" if self.profile.ads.is_ad(response.url) else "listing"
+        page_type = "ad" if kind == "ad" else "listing"
         yield self._record(response, final_key, page_type)
         if page_type == "ad":
             return
@@ -276,17 +259,51 @@ class SiteSpider(scrapy.Spider):
         ids: list[str] = []
         items = self.profile.ads.items
         if items is not None:
-            if json_source:
+            if kind == "json":
                 cut = json_items(data, items, response.url, self.items_limit)
             else:
-                cut = html_items(response, items, self.items_limit, page)
+                item_type = "application/xml" if kind == "xml" else "text/html"
+                cut = html_items(response, items, self.items_limit, page, item_type)
             ids = [item.id for item in cut.items]
             out, stop = self._items(response, final_key, cut)
             yield from out
-        if not json_source or embedded:
+        if kind != "json" or self.profile.json_in:
             yield from self._follow(response, stop, page)
         if not stop:
             yield from self._paginate(response, ids, data, page)
+
+    def _readable(self, response: Response, kind: str) -> bool:
+        """Whether the response has the type the profile reads there (``kind``: ad, html, json,
+        xml); counted by cause when not."""
+        profile = self.profile
+        if kind == "json":
+            readable, cause = (is_html(response, self.html_types) if profile.json_in else is_json(response)), "not_json"
+        elif kind == "xml":
+            readable, cause = is_xml(response), "not_xml"
+        elif kind == "html" and profile.html_in:
+            readable, cause = is_json(response), "not_json"
+        else:
+            readable, cause = is_html(response, self.html_types), "skipped_binary"
+        if not readable:
+            self.count(cause, f"{response.url} is {content_type(response) or 'not text'}")
+        return readable
+
+    def _view(self, response: TextResponse, kind: str) -> tuple[Any, Any] | None:
+        """(the JSON document, the selector items are read from) of a listing; (None, None) for an
+        HTML page read as it is; None, counted, when it cannot be parsed."""
+        profile = self.profile
+        try:
+            if kind == "json":
+                return (embedded_json(response, profile.json_in) if profile.json_in else read_json(response.text)), None
+            if kind == "xml":
+                return None, xml_selector(response)
+            if kind == "html" and profile.html_in:
+                data = read_json(response.text)
+                return data, html_in_json(response, data, profile.html_in)
+        except ValueError as exc:
+            self.count("bad_xml" if kind == "xml" else "bad_json", f"{response.url}: {exc}")
+            return None
+        return None, None
 
     # -- items ------------------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ docs/profiles.md alone" tests (tests/integration/test_unseen_layouts.py).
   escaped HTML in ``<content type="html">``.
 * ``/v2/ads[?page=N]`` — a JSON API whose body is the bare list of ads (no envelope), 4 a page,
   the next page only in the HTTP ``Link`` header (``<...?page=2>; rel="next"``).
+* ``/wall/more[?before=ID]`` — a "load more" endpoint: JSON carrying the posts as an HTML string
+  (``{"ok": true, "html": "<article class='wall-post' data-id=...>", "next_before": ID | null}``),
+  6 posts a call, newest first.
 * ``/v3/bulk?n=N&size=S`` — N entries of S characters each, for the size limits;
   ``/v3/internal/directory`` the same, disallowed by robots.txt.
 """
@@ -154,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._directory(query)
         if parts.path == "/bulletin":
             return self._bulletin(query)
+        if parts.path == "/wall/more":
+            return self._wall(query)
         if parts.path == "/v2/ads":
             return self._bare(query)
         if parts.path == "/news/atom":
@@ -207,6 +212,18 @@ class Handler(BaseHTTPRequestHandler):
             "<script src='/_next/static/chunks/main.js'></script></body></html>"
         )
         self._send(200, page_html.encode(), "text/html; charset=utf-8")
+
+    def _wall(self, query: dict[str, list[str]]) -> None:
+        raw = query.get("before", [""])[0]
+        posts = [n for n in range(615, 599, -1) if not raw.isdigit() or n < int(raw)][:6]
+        fragment = "".join(
+            f"<article class='wall-post' data-id='{n}'><header>Wall</header>"
+            f"<div class='txt'>Room for girls in {TOWNS[n % len(TOWNS)]}, work found for you, call 0170 666 {n:04d}</div>"
+            "</article>"
+            for n in posts
+        )
+        body = {"ok": True, "html": fragment, "next_before": posts[-1] if posts and posts[-1] > 600 else None}
+        self._send(200, json.dumps(body).encode(), "application/json")
 
     def _bare(self, query: dict[str, list[str]]) -> None:
         raw = query.get("page", ["1"])[0]

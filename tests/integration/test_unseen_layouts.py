@@ -229,3 +229,30 @@ def test_bare_json_list_paged_by_the_link_header(vigil_env, tmp_path):
         result, summary = run_json(vigil_env, path, "--no-publish")
     assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
     assert sorted(summary["ad_ids"]) == [str(n) for n in range(801, 811)] and summary["pages"] == 3, summary
+
+
+# Written from docs/profiles.md ("HTML inside a JSON response"), for /wall/more.
+WALL_PROFILE = """
+id: wall
+html_in: "html"
+start_urls: ["{url}wall/more"]
+ads:
+  items:
+    css: "article.wall-post"
+    id: {{attr: "data-id"}}
+    fields: {{body: ".txt"}}
+pagination: {{by: cursor, cursor: "next_before", param: before}}
+allow_private_network: true
+politeness: {{download_delay: 0, autothrottle: false}}
+"""
+
+
+def test_load_more_endpoint_with_html_inside_json(vigil_env, tmp_path):
+    with UnseenSite() as site:
+        path = write(tmp_path, WALL_PROFILE, site, "wall")
+        result, summary = run_json(vigil_env, path, "--job-id", "job-wall")
+    assert result.returncode == 0 and summary["ok"], result.stderr[-3000:]
+    assert sorted(summary["ad_ids"]) == [str(n) for n in range(600, 616)] and summary["pages"] == 3, summary
+    items, pages = items_of(vigil_env, summary)
+    assert {p.content_type for p in pages} == {"application/json"} and items["607"].content_type == "text/html"
+    assert items["607"].fields["body"].endswith("call 0170 666 0607") and items["607"].body.startswith("<article")

@@ -424,7 +424,7 @@ def test_rss_items_are_read_with_css_without_namespaces_or_entities():
         }
     )
     response = XmlResponse("https://board.example/feed.rss", body=RSS.encode())
-    cut = html_items(response, profile.ads.items, limit=10, page=xml_selector(response))
+    cut = html_items(response, profile.ads.items, limit=10, page=xml_selector(response), item_type="application/xml")
     first, second = cut.items
     assert (first.id, first.permalink, first.content_type) == ("88", "https://board.example/ad/88", "application/xml")
     assert first.fields == {"title": "Cleaner wanted", "body": "<p>Call 0612345678</p>", "author": "ann"}
@@ -470,3 +470,17 @@ def test_next_url_from_the_link_header(headers, expected):
     assert (found[1] if found else None) == expected
     if expected:
         assert found[0].startswith("https://api.h/ads?")
+
+
+def test_html_carried_by_a_json_response():
+    from crawlers.items import html_in_json
+
+    response = HtmlResponse("http://h/wall/more?before=9", body=b"{}", encoding="utf-8")
+    page = html_in_json(response, {"html": ["<p class='a' data-id='1'>x</p>", "<p class='a' data-id='2'>y</p>"]}, "html")
+    profile = parse_profile({**CHANNEL, "html_in": "html", "ads": {"items": {"css": "p.a", "id": {"attr": "data-id"}}},
+                             "pagination": {"by": "cursor", "cursor": "next", "param": "before"}})  # fmt: skip
+    assert [i.id for i in html_items(response, profile.ads.items, 10, page).items] == ["1", "2"]
+    with pytest.raises(ValueError, match="not a string of HTML"):
+        html_in_json(response, {"html": {"x": 1}}, "html")
+    with pytest.raises(ProfileError, match="html_in: the HTML inside a JSON response is read with source: html"):
+        parse_profile({**JSON, "html_in": "html"})

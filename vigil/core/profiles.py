@@ -429,7 +429,12 @@ class SiteProfile(Part):
     enabled: bool = True
     file: Path | None = Field(None, exclude=True, description="the file it was read from")
 
+    html_in: str | None = Field(
+        None, description="source: html: JMESPath to the HTML a JSON response carries (a load-more endpoint)"
+    )
+
     _json_in = field_validator("json_in")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _html_in = field_validator("html_in")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
 
     @field_validator("id")
     @classmethod
@@ -500,7 +505,9 @@ class SiteProfile(Part):
             if self.render_js:
                 raise ValueError("render_js: an XML feed is not rendered")
         paging = self.pagination
-        if paging is not None and paging.cursor and self.source != "json":
+        if self.html_in is not None and self.source != "html":
+            raise ValueError("html_in: the HTML inside a JSON response is read with source: html")
+        if paging is not None and paging.cursor and self.source != "json" and self.html_in is None:
             raise ValueError("pagination.cursor: a JMESPath cursor needs source: json (use css or xpath on HTML)")
         if paging is not None and (paging.css or paging.xpath) and self.source == "json":
             raise ValueError("pagination.css: a JSON source reads its cursor with cursor (JMESPath)")

@@ -59,49 +59,147 @@ def _clean_id(value: str | None) -> str | None:
 # -- HTML ---------------------------------------------------------------------------------------
 
 
-def html_value(node, value: ItemValue) -> str | None:
-    """An item value: css/xpath relative to the item node (none: the node itself), ``attr``, ``regex``."""
+def html_value(node, value: ItemValue, own=None) -> str | None:
+    """An item value: css/xpath relative to the item node (none: the element the item selector
+    matched, ``own`` for a sibling group), ``attr``, ``regex``."""
     if value.css:
         nodes = node.css(value.css)
     elif value.xpath:
         nodes = node.xpath(value.xpath)
     else:
-        nodes = [node]
+        nodes = [own if own is not None else node]
     return _regex(node_values(nodes, value.attr), value.regex)
 
 
-def html_items(response, rule: ItemRule, limit: int) -> Cut:
-    """The items of an HTML page, in page order; items without an id are counted, not kept."""
-    nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
+class _SiblingGroups:
+    """Items without a wrapper element: each start element and its following siblings (bare text
+    included) up to the next start, an ``until`` element or an element holding a start, copied
+    under one detached element of the parent's tag, so that selectors relative to the item see the
+    whole post. A start inside another item is part of that item. Groups never overlap, so copying
+    them costs at most the page once, whatever its nesting."""
+
+    def __init__(self, response, starts, rule: ItemRule):
+        found = [s.root for s in starts if not isinstance(s.root, str)]
+        marked = set(found)
+        self.holds: dict = {}  # element -> it is a start or lies inside one (ancestors of the starts)
+        self.heads = [head for head in found if not self._inside(head, marked)]
+        self.bounds = marked | self.holds.keys()
+        if rule.until:
+            self.bounds.update(s.root for s in response.css(rule.until))
+
+    def _inside(self, element, marked: set) -> bool:
+        """Whether a start encloses ``element``; remembers the answer for every ancestor walked."""
+        path, node, answer = [], element.getparent(), False
+        while node is not None:
+            if node in self.holds:
+                answer = self.holds[node]
+                break
+            path.append(node)
+            if node in marked:
+                answer = True
+                break
+            node = node.getparent()
+        for walked in path:
+            self.holds[walked] = answer
+        return answer
+
+    def group(self, head) -> tuple[Any, Any, str]:
+        """(the group as a selector, its start element, its HTML)."""
+        import copy
+
+        from lxml import etree
+        from parsel import Selector
+
+        parent = head.getparent()
+        scope = etree.Element(parent.tag if parent is not None and isinstance(parent.tag, str) else "div")
+        for element in (head, *head.itersiblings()):
+            if element is not head and element in self.bounds:
+                break
+            scope.append(copy.deepcopy(element))
+        text = "".join(etree.tostring(e, method="html", encoding="unicode", with_tail=True) for e in scope)
+        selector = Selector(root=scope, type="html")
+        return selector, selector.xpath("./*[1]")[0], text
+
+
+def html_items(response, rule: ItemRule, limit: int, page=None, item_type: str = "text/html") -> Cut:
+    """The items of an HTML page (or of ``page``: an XML feed's selector, HTML taken out of a JSON
+    response), in page order; items without an id are counted, not kept."""
+    page = response if page is None else page
+    nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
+    groups = _SiblingGroups(page, nodes, rule) if rule.siblings else None
     cut = Cut()
-    for node in nodes:
+    for node in groups.heads if groups else nodes:
         if len(cut.items) >= limit:
             cut.over_limit += 1
             continue
-        item_id = _clean_id(html_value(node, rule.id))
+        own, text = None, None
+        if groups is not None:
+            node, own, text = groups.group(node)
+        item_id = _clean_id(html_value(node, rule.id, own))
         if item_id is None:
             cut.without_id += 1
             continue
-        permalink = html_value(node, rule.permalink) if rule.permalink is not None else None
-        fields = {name: v for name, sel in rule.fields.items() if (v := html_value(node, sel)) is not None}
+        permalink = html_value(node, rule.permalink, own) if rule.permalink is not None else None
+        fields = {name: v for name, sel in rule.fields.items() if (v := html_value(node, sel, own)) is not None}
         cut.items.append(
             Item(
                 id=item_id,
                 permalink=response.urljoin(permalink.split()[0]) if permalink else None,
                 fields=fields,
-                body=node.get(),
-                content_type="text/html",
+                body=text if text is not None else node.get(),
+                content_type=item_type,
             )
         )
     return cut
 
 
+def html_in_json(response, data: Any, path: str):
+    """The HTML a JSON response carries (``{"html": "<div class=post>...</div>", "next": ...}``, a
+    "load more" endpoint) at JMESPath ``path``, as a page to read items and links from; ValueError
+    when it is not text."""
+    import jmespath
+    from scrapy.http import HtmlResponse
+
+    found = jmespath.search(path, data)
+    if isinstance(found, list) and all(isinstance(part, str) for part in found):
+        found = "\n".join(found)
+    if not isinstance(found, str):
+        raise ValueError(f"html_in {path!r} is not a string of HTML")
+    return HtmlResponse(response.url, body=found.encode("utf-8"), encoding="utf-8")
+
+
 # -- JSON ---------------------------------------------------------------------------------------
 
 
+XSSI_PREFIX = re.compile(r"\A\s*(?:\)\]\}'?,?|while\s*\(\s*1\s*\);|for\s*\(\s*;\s*;\s*\);)")
+JSONP_OPEN = re.compile(r"\A\s*(?:/\*\*/\s*)?[A-Za-z_$][\w$.]{0,200}\s*\(")
+
+
 def read_json(text: str) -> Any:
-    """The parsed document; ValueError when it is not JSON."""
+    """The parsed document; ValueError when it is not JSON. Anti-hijacking prefixes (``)]}'``,
+    ``while(1);``, ``for(;;);``) and a JSONP wrapper (``callback({...});``) are taken off first."""
+    text = text.lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    text = XSSI_PREFIX.sub("", text, count=1)
+    opened = JSONP_OPEN.match(text)
+    if opened is not None:
+        inner = text[opened.end() :].rstrip().rstrip(";").rstrip()
+        if inner.endswith(")"):
+            text = inner[:-1]
     return json.loads(text)
+
+
+def embedded_json(response, css: str) -> Any:
+    """The JSON document in an HTML page (``<script id="__NEXT_DATA__" type="application/json">``):
+    the text of the first element matching ``css``; ValueError when there is none or it is not JSON."""
+    for node in response.css(css):
+        text = "".join(node.xpath(".//text()").getall()).strip()
+        if text:
+            return read_json(text)
+    raise ValueError(f"no element with text matches json_in {css!r}")
 
 
 def as_text(found: Any) -> str | None:
@@ -188,11 +286,48 @@ def current_value(url: str, rule: Pagination, given: str | None) -> int:
         return default
 
 
-def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str | None) -> str | None:
+def page_cursor(page, rule: Pagination) -> str | None:
+    """A cursor or next URL written in the HTML page: the first element's attribute or text."""
+    if page is None:
+        return None
+    nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
+    for node in nodes:
+        if (value := node_values([node], rule.attr)) is not None:
+            return value
+    return None
+
+
+LINK_VALUE = re.compile(r"<([^<>]{1,4096})>((?:\s*;\s*[^;,<>]{0,200})*)")
+REL = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.I)
+
+
+def link_header(values: list[str], rel: str) -> str | None:
+    """The URL of the ``rel`` link in HTTP Link headers (RFC 8288: ``<...?page=2>; rel="next"``)."""
+    for value in values:
+        for found in LINK_VALUE.finditer(value[:65536]):
+            for relation in REL.finditer(found.group(2)):
+                if rel.lower() in (relation.group(1) or relation.group(2) or "").lower().split():
+                    return found.group(1).strip() or None
+    return None
+
+
+def next_value(
+    url: str,
+    rule: Pagination,
+    ids: list[str],
+    data: Any,
+    given: str | None,
+    page: Any = None,
+    links: list[str] | None = None,
+) -> str | None:
     """The pagination value of the next page; None when paging ends (no items, no cursor)."""
     if rule.by in ("cursor", "next_url"):
         import jmespath
 
+        if rule.link_rel is not None:
+            return link_header(links or [], rule.link_rel)
+        if rule.cursor is None:
+            return page_cursor(page, rule)
         return as_text(jmespath.search(rule.cursor, data)) if data is not None else None
     if not ids:
         return None
@@ -209,10 +344,17 @@ def next_value(url: str, rule: Pagination, ids: list[str], data: Any, given: str
 
 
 def next_page(
-    url: str, rule: Pagination, ids: list[str], data: Any = None, given: str | None = None
+    url: str,
+    rule: Pagination,
+    ids: list[str],
+    data: Any = None,
+    given: str | None = None,
+    page: Any = None,
+    links: list[str] | None = None,
 ) -> tuple[str, str] | None:
-    """(next URL, its pagination value), or None when there is no next page."""
-    value = next_value(url, rule, ids, data, given)
+    """(next URL, its pagination value), or None when there is no next page. ``page``: the HTML
+    response, for a cursor written in the page; ``links``: the response's Link headers."""
+    value = next_value(url, rule, ids, data, given, page, links)
     if value is None:
         return None
     if rule.by == "next_url":

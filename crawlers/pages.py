@@ -37,6 +37,23 @@ def is_json(response: Response) -> bool:
     return kind == "" or "json" in kind or kind in ("text/plain", "text/javascript", "application/javascript")
 
 
+def is_xml(response: Response) -> bool:
+    """An XML feed by header (application/rss+xml, application/atom+xml, text/xml, ...), or a text
+    response without a type."""
+    kind = content_type(response)
+    return isinstance(response, TextResponse) and (kind == "" or kind.endswith(("/xml", "+xml")))
+
+
+def xml_selector(response: TextResponse):
+    """The feed parsed as XML (entities never resolved) with namespaces removed, so that ``entry``
+    and ``link`` select Atom's elements as plainly as RSS's; whatever type the server announced."""
+    from parsel import Selector
+
+    selector = Selector(text=response.text, type="xml")
+    selector.remove_namespaces()
+    return selector
+
+
 def is_html(response: Response, html_types: list[str]) -> bool:
     """HTML-like by header; without a header, a TextResponse Scrapy recognised as HTML."""
     kind = content_type(response)

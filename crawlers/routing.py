@@ -52,6 +52,15 @@ def check_onions(profile: SiteProfile) -> None:
             raise RoutingError(f"profile {profile.id}: {exc}") from None
 
 
+def text_kinds(profile: SiteProfile) -> set[str]:
+    """What the profile reads besides HTML (json, xml): its listings' source and its items' details.
+    Over Tor, responses of other types are dropped unread."""
+    kinds = {profile.source, "json" if profile.html_in else "html"}
+    if profile.ads.items is not None and profile.ads.items.detail is not None:
+        kinds.add(profile.ads.items.detail.source)
+    return kinds - {"html"}
+
+
 def route(profile: SiteProfile, settings: Settings) -> Route:
     chosen = Route(
         network=profile.network,
@@ -67,7 +76,7 @@ def route(profile: SiteProfile, settings: Settings) -> Route:
             )
         from crawlers.tor import tor_settings
 
-        chosen.settings.update(tor_settings(settings, profile.id, profile.politeness.timeout))
+        chosen.settings.update(tor_settings(settings, profile.id, profile.politeness.timeout, text_kinds(profile)))
     if profile.render_js:
         chosen.settings["DOWNLOAD_HANDLERS"] = {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER}
         chosen.settings.update(_playwright(profile, settings))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 from posixpath import splitext
 from typing import TYPE_CHECKING, Any
@@ -82,10 +83,20 @@ def looks_like_media(url: str) -> bool:
     return ext in MEDIA_EXTENSIONS
 
 
-def html_like(content_type: str, url: str) -> bool:
-    """HTML-like Content-Type; text/plain is allowed for robots.txt only."""
+JSON_TYPES = frozenset({"application/json", "text/json", "text/plain", "text/javascript", "application/javascript"})
+
+
+def html_like(content_type: str, url: str, accept: Collection[str] = ()) -> bool:
+    """HTML-like Content-Type; text/plain is allowed for robots.txt only. ``accept``: what else the
+    profile reads (``json``: JSON and JSONP, ``xml``: XML feeds); media stays refused."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in HTML_TYPES:
+        return True
+    if media_type.startswith(("image/", "audio/", "video/", "font/", "model/")):
+        return False
+    if "json" in accept and (media_type in JSON_TYPES or media_type.endswith("+json")):
+        return True
+    if "xml" in accept and media_type.endswith(("/xml", "+xml")):
         return True
     return media_type == "text/plain" and urlsplit(url).path == "/robots.txt"
 
@@ -144,11 +155,15 @@ def browser_type_allowed(content_type: str) -> bool:
     return media_type in BROWSER_TYPES or media_type.endswith(("+json", "+xml"))
 
 
-def tor_settings(settings: Settings, profile_id: str, timeout: float = 0) -> dict[str, Any]:
+def tor_settings(
+    settings: Settings, profile_id: str, timeout: float = 0, accept: Collection[str] = ()
+) -> dict[str, Any]:
     """The Scrapy settings that send a profile's crawl through Tor (the rotation middleware is
-    enabled by them; it is listed, disabled otherwise, in the project's DOWNLOADER_MIDDLEWARES)."""
+    enabled by them; it is listed, disabled otherwise, in the project's DOWNLOADER_MIDDLEWARES).
+    ``accept``: the kinds of text besides HTML the profile reads (json, xml)."""
     instance = instance_for(settings.tor, profile_id)
     return {
+        "VIGIL_TOR_ACCEPT": sorted(accept),
         "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
         "VIGIL_TOR_INSTANCE": instance,
         "VIGIL_TOR_PROFILE_ID": profile_id,
@@ -244,9 +259,10 @@ class _SocksAgent(Agent):
 
 
 class _TorScrapyAgent(_ScrapyAgent):
-    def __init__(self, *, route: SocksRoute, **kwargs):
+    def __init__(self, *, route: SocksRoute, accept: Collection[str] = (), **kwargs):
         super().__init__(**kwargs)
         self._route = route
+        self._accept = accept
 
     def _get_agent(self, request: Request, timeout: float) -> Agent:
         from twisted.internet import reactor
@@ -265,11 +281,12 @@ class _TorScrapyAgent(_ScrapyAgent):
         if 200 <= txresponse.code < 300:
             content_type = (txresponse.headers.getRawHeaders(b"content-type") or [b""])[0]
             content_type = content_type.decode("latin-1")
-            if not html_like(content_type, request.url):
+            if not html_like(content_type, request.url, self._accept):
                 txresponse._transport.stopProducing()
                 txresponse._transport.loseConnection()
                 raise TorPolicyError(
-                    f"refused over Tor: Content-Type {content_type or '(none)'!r} is not HTML ({request.url})"
+                    f"refused over Tor: Content-Type {content_type or '(none)'!r} is not what the profile "
+                    f"reads ({request.url})"
                 )
         return super()._cb_bodyready(txresponse, request)
 
@@ -281,6 +298,7 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._instance = tor_instance(crawler)
         self._isolation = isolation_for(crawler)
+        self._accept = tuple(crawler.settings.getlist("VIGIL_TOR_ACCEPT"))
 
     def route(self, request: Request) -> SocksRoute:
         username, password = self._isolation.credentials(profile_of(self._crawler, request))
@@ -292,6 +310,7 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         logger.debug("fetching %s over Tor (host %s resolved by tor)", request.url, host)
         agent = _TorScrapyAgent(
             route=self.route(request),
+            accept=self._accept,
             contextFactory=self._contextFactory,
             pool=self._pool,
             maxsize=self._default_maxsize,

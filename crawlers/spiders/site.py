@@ -29,7 +29,18 @@ from w3lib.url import canonicalize_url
 from crawlers.config import vigil_settings
 from crawlers.errors import cause_of
 from crawlers.evidence import META as CAPTURE_META
-from crawlers.items import Cut, Item, detail_fields, detail_url, html_items, json_items, next_page, read_json
+from crawlers.items import (
+    Cut,
+    Item,
+    detail_fields,
+    detail_url,
+    embedded_json,
+    html_in_json,
+    html_items,
+    json_items,
+    next_page,
+    read_json,
+)
 from crawlers.pages import (
     canonical_url,
     content_type,
@@ -37,7 +48,9 @@ from crawlers.pages import (
     extract_fields,
     is_html,
     is_json,
+    is_xml,
     record_headers,
+    xml_selector,
 )
 from crawlers.profile_settings import profile_settings
 from crawlers.rendering import render_meta, screenshot_height
@@ -92,6 +105,7 @@ class SiteSpider(scrapy.Spider):
         self.knows_ads = bool(known)
         self.seen: set[str] = set()
         self.published: set[str] = set()
+        self.items_read: set[str] = set()
         self.scheduled = 0
         self.pages = 0
         self.ad_ids: list[str] = []
@@ -217,27 +231,20 @@ class SiteSpider(scrapy.Spider):
         if response.status == 304:
             self.count("not_modified", kind="skipped")
             return
-        json_source = self.profile.source == "json" and not self.profile.ads.is_ad(response.url)
-        if json_source and not is_json(response):
-            self.count("not_json", f"{response.url} is {content_type(response) or 'not text'}")
-            return
-        if not json_source and not is_html(response, self.html_types):
-            self.count("skipped_binary", f"{response.url} is {content_type(response) or 'not text'}")
+        kind = "ad" if self.profile.ads.is_ad(response.url) else self.profile.source
+        if not self._readable(response, kind):
             return
         final_key = canonical_url(response.url, self.profile.drop_query_params)
         if final_key in self.published:
             self.count("duplicate", kind="skipped")
             return
-        data = None
-        if json_source:
-            try:
-                data = read_json(response.text)
-            except ValueError as exc:
-                self.count("bad_json", f"{response.url}: {exc}")
-                return
+        view = self._view(response, kind)
+        if view is None:
+            return
+        data, page = view
         self.published.add(final_key)
         self.seen.add(final_key)
-        page_type = "ad" if self.profile.ads.is_ad(response.url) else "listing"
+        page_type = "ad" if kind == "ad" else "listing"
         yield self._record(response, final_key, page_type)
         if page_type == "ad":
             return
@@ -252,17 +259,51 @@ class SiteSpider(scrapy.Spider):
         ids: list[str] = []
         items = self.profile.ads.items
         if items is not None:
-            if json_source:
+            if kind == "json":
                 cut = json_items(data, items, response.url, self.items_limit)
             else:
-                cut = html_items(response, items, self.items_limit)
+                item_type = "application/xml" if kind == "xml" else "text/html"
+                cut = html_items(response, items, self.items_limit, page, item_type)
             ids = [item.id for item in cut.items]
             out, stop = self._items(response, final_key, cut)
             yield from out
-        if not json_source:
-            yield from self._follow(response, stop)
+        if kind != "json" or self.profile.json_in:
+            yield from self._follow(response, stop, page)
         if not stop:
-            yield from self._paginate(response, ids, data)
+            yield from self._paginate(response, ids, data, page)
+
+    def _readable(self, response: Response, kind: str) -> bool:
+        """Whether the response has the type the profile reads there (``kind``: ad, html, json,
+        xml); counted by cause when not."""
+        profile = self.profile
+        if kind == "json":
+            readable, cause = (is_html(response, self.html_types) if profile.json_in else is_json(response)), "not_json"
+        elif kind == "xml":
+            readable, cause = is_xml(response), "not_xml"
+        elif kind == "html" and profile.html_in:
+            readable, cause = is_json(response), "not_json"
+        else:
+            readable, cause = is_html(response, self.html_types), "skipped_binary"
+        if not readable:
+            self.count(cause, f"{response.url} is {content_type(response) or 'not text'}")
+        return readable
+
+    def _view(self, response: TextResponse, kind: str) -> tuple[Any, Any] | None:
+        """(the JSON document, the selector items are read from) of a listing; (None, None) for an
+        HTML page read as it is; None, counted, when it cannot be parsed."""
+        profile = self.profile
+        try:
+            if kind == "json":
+                return (embedded_json(response, profile.json_in) if profile.json_in else read_json(response.text)), None
+            if kind == "xml":
+                return None, xml_selector(response)
+            if kind == "html" and profile.html_in:
+                data = read_json(response.text)
+                return data, html_in_json(response, data, profile.html_in)
+        except ValueError as exc:
+            self.count("bad_xml" if kind == "xml" else "bad_json", f"{response.url}: {exc}")
+            return None
+        return None, None
 
     # -- items ------------------------------------------------------------------------------
 
@@ -280,6 +321,10 @@ class SiteSpider(scrapy.Spider):
             if self._item_known(item):
                 known += 1
                 continue
+            if item.id in self.items_read:
+                self.count("item_repeated", kind="skipped")
+                continue
+            self.items_read.add(item.id)
             if detail is None:
                 out.append(self._item_record(response, page_key, item))
                 continue
@@ -388,12 +433,15 @@ class SiteSpider(scrapy.Spider):
         )
         yield self._item_record(response, response.meta["vigil_item_of"], merged, detail=response)
 
-    def _paginate(self, response: TextResponse, ids: list[str], data: Any):
+    def _paginate(self, response: TextResponse, ids: list[str], data: Any, page: Any = None):
         """The next page by the profile's ``pagination`` rule, if it has one and the page has a next."""
         rule = self.profile.pagination
         if rule is None:
             return
-        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"))
+        if page is None and data is None:
+            page = response
+        links = [v.decode("latin-1") for v in response.headers.getlist(b"Link")]
+        found = next_page(response.url, rule, ids, data, response.meta.get("vigil_page_value"), page, links)
         if found is None:
             return
         url, value = found
@@ -438,9 +486,11 @@ class SiteSpider(scrapy.Spider):
             capture=response.meta.get(CAPTURE_META),
         )
 
-    def _follow(self, response: TextResponse, stop: bool = False):
+    def _follow(self, response: TextResponse, stop: bool = False, page: Any = None):
+        """Ad links and the ``follow`` rules' links; ``page``: an XML feed's selector."""
         depth = response.meta.get("depth", 0) + 1
-        hrefs = [response.urljoin(h.strip()) for h in response.xpath(LINK_XPATH).getall()]
+        page = response if page is None else page
+        hrefs = [response.urljoin(h.strip()) for h in page.xpath(LINK_XPATH).getall()]
         ad_urls = [u for u in dict.fromkeys(hrefs) if self.profile.ads.is_ad(u)]
         new_ads = [u for u in ad_urls if not self._known(u)]
         for url in new_ads:
@@ -449,7 +499,7 @@ class SiteSpider(scrapy.Spider):
                 yield request
         if stop or self._stops(len(ad_urls), len(ad_urls) - len(new_ads)):
             return
-        for url in self._listing_links(response):
+        for url in self._listing_links(response, page):
             if not self.profile.ads.is_ad(url):
                 request = self._request(url, depth, response.url)
                 if request is not None:
@@ -462,19 +512,20 @@ class SiteSpider(scrapy.Spider):
         key = canonical_url(url, self.profile.drop_query_params)
         return (ad_id is not None and self.is_known(ad_id)) or self.is_known(key)
 
-    def _listing_links(self, response: TextResponse) -> Iterable[str]:
+    def _listing_links(self, response: TextResponse, page: Any = None) -> Iterable[str]:
         found: dict[str, None] = {}
         for rule in self.profile.follow:
-            for href in self._rule_links(response, rule):
+            for href in self._rule_links(response, rule, page):
                 found[response.urljoin(href.strip())] = None
         return found
 
     @staticmethod
-    def _rule_links(response: TextResponse, rule: FollowRule) -> list[str]:
+    def _rule_links(response: TextResponse, rule: FollowRule, page: Any = None) -> list[str]:
+        page = response if page is None else page
         if rule.regex is not None:
-            hrefs = response.xpath(LINK_XPATH).getall()
+            hrefs = page.xpath(LINK_XPATH).getall()
             return [h for h in hrefs if re.search(rule.regex, response.urljoin(h.strip()))]
-        nodes = response.css(rule.css) if rule.css else response.xpath(rule.xpath)
+        nodes = page.css(rule.css) if rule.css else page.xpath(rule.xpath)
         hrefs: list[str] = []
         for node in nodes:
             if isinstance(node.root, str):

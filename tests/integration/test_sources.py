@@ -18,6 +18,7 @@ import yaml
 from tests.conftest import vigil_executable
 from tests.fixture_site.feeds import FeedSite
 from tests.fixture_site.notices import NoticeSite
+from tests.fixture_site.unseen import UnseenSite
 from tests.helpers import wait_for
 from tests.integration.test_crawl import read_pages, run_json, with_config, write_profile
 from tests.integration.test_monitoring import Process, configure, finished
@@ -123,6 +124,16 @@ def test_each_family_crawls_into_elasticsearch_one_ad_per_item(vigil_env, tmp_pa
     modal = docs["modal-board:78"]
     assert modal["title"] == "Massage studio Lyon #8" and modal["phones"] == ["+447520650308"]
     assert modal["url"] == f"{site.url}board/api/ads/78"
+
+    # Versions per item (vigil-ad-versions): one for each item, a second for the edited post only.
+    versions = settings.es.indices.ad_versions
+    es.indices.refresh(index=versions)
+    hits = es.search(index=versions, size=500, query={"match_all": {}})["hits"]["hits"]
+    by_key = Counter(hit["_source"]["ad_key"] for hit in hits)
+    assert sorted(by_key) == sorted(docs) and by_key["channel-preview:110"] == 2, by_key
+    assert set(by_key.values()) == {1, 2} and sum(by_key.values()) == len(docs) + 1, by_key
+    edited = max((h["_source"] for h in hits if h["_source"]["ad_key"] == "channel-preview:110"), key=lambda v: v["version"])
+    assert edited["version"] == 2 and "Glasgow" in edited["text_diff"], edited
 
 
 @pytest.mark.timeout(180)
@@ -275,3 +286,43 @@ def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_en
         newer = [j for j in finished(settings, "channel-preview", baseline=False) if j["new_ads"]]
         assert [j["new_ads"] for j in newer] == [1], newer
         print(f"baseline {baseline['pages']} pages / 17 posts; re-crawls {recrawl['pages']} page; one alert")
+
+
+def test_json_sources_are_guarded_like_html(vigil_env, tmp_path):
+    """robots.txt, politeness delays, the download and record size limits, the item limit and the
+    SSRF guard apply to JSON responses and their items as to HTML pages."""
+    with_config(
+        vigil_env,
+        crawl={"download_maxsize": 100_000, "max_body_bytes": 1024, "max_items_per_page": 30},
+    )
+    with UnseenSite() as site:
+        singles = [f"{site.url}v3/bulk?n=1&i={n}" for n in range(3)]
+        profile = {
+            "id": "json-guarded",
+            "source": "json",
+            "start_urls": [
+                f"{site.url}v3/internal/directory",
+                f"{site.url}v3/bulk?n=400&size=400",
+                f"{site.url}v3/bulk?n=40&size=1500",
+                *singles,
+            ],
+            "ads": {"items": {"path": "response.listing.entries", "id": "profile.uid", "fields": {"body": "profile.about"}}},
+            "allow_private_network": True,
+            "politeness": {"download_delay": 1.0, "concurrency": 4, "autothrottle": False, "obey_robots": True},
+        }
+        result, summary = run_json(vigil_env, write_profile(tmp_path, profile), "--no-publish")
+        times = [t for path, t in site.times if path == "/v3/bulk"]
+        assert site.hits["/v3/internal/directory"] == 0, "robots.txt was not obeyed for a JSON URL"
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert summary["errors"] == {"robots_disallowed": 1, "too_large": 1}, summary
+    assert summary["skipped"] == {"max_items_per_page": 10, "item_repeated": 3}, summary
+    assert sorted(summary["ad_ids"]) == [str(7000 + n) for n in range(30)]
+    assert summary["truncated"] == 31, summary  # the 62 kB response and each of its 1.5 kB items
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) == 5 and min(gaps) >= 0.45, gaps  # DOWNLOAD_DELAY 1 s, randomised 0.5-1.5 s
+    print(f"JSON politeness: gaps between requests {[round(g, 2) for g in gaps]} s")
+
+    with UnseenSite() as site:
+        guarded = {**profile, "start_urls": singles[:1], "allow_private_network": False}
+        refused, summary = run_json(vigil_env, write_profile(tmp_path, guarded), "--no-publish")
+        assert summary["errors"] == {"ssrf_refused": 1} and site.hits["/v3/bulk"] == 0, summary

@@ -1,8 +1,8 @@
 """Crawling over Tor, end to end, on a private Tor network (``vigil tor testnet``) on 127.0.0.1.
 
 The network is started once for this module (``vigil tor testnet up`` as a subprocess, under a
-scratch VIGIL_HOME) with three onion services: the fixture board, a "gallery" that links images
-and logs every request, and a board that always answers 503. It is stopped at the end, and the
+scratch VIGIL_HOME) with four onion services: the fixture board, a "gallery" that links images
+and logs every request, a board that always answers 503, and the feeds (a JSON API among them). It is stopped at the end, and the
 test checks that no tor process it started survives.
 
 Every ``vigil crawl`` here runs with a ``sitecustomize`` shim that makes any local resolution of
@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from tests.conftest import vigil_executable
+from tests.fixture_site.feeds import FeedSite
 from tests.fixture_site.server import FixtureSite
 from tests.helpers import wait_for
 from vigil.core.onion import onion_from_pubkey
@@ -177,8 +178,13 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def servers():
-    with FixtureSite() as board, LoggingServer() as gallery, LoggingServer(status=503) as failing:
-        yield {"board": board, "gallery": gallery, "failing": failing}
+    with (
+        FixtureSite() as board,
+        LoggingServer() as gallery,
+        LoggingServer(status=503) as failing,
+        FeedSite() as feeds,
+    ):
+        yield {"board": board, "gallery": gallery, "failing": failing, "feeds": feeds}
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +321,23 @@ def test_onion_ads_are_enriched_with_network_tor(vigil_env, tornet, crawl, tmp_p
             worker.wait()
         log.close()
         es.close()
+
+
+def test_json_source_is_routed_through_tor(vigil_env, tornet, crawl, servers):
+    """A JSON API behind an onion: every request over Tor (no local resolution), items per result."""
+    onion = tornet.onions["feeds"]
+    text = (Path(__file__).resolve().parents[2] / "profiles" / "examples" / "jobs-api.yaml").read_text()
+    profile = yaml.safe_load(text.replace("http://127.0.0.1:8710/", f"http://{onion}/"))
+    profile.update(id="onion-jobs", network="tor", allow_private_network=False)
+    profile["politeness"] = {"download_delay": 0, "autothrottle": False}
+    _, summary = crawl(profile)
+    assert sorted(summary["ad_ids"]) == sorted(f"J-{n}" for n in range(501, 513)) and summary["pages"] == 3, (
+        json.dumps(summary)
+    )
+    assert servers["feeds"].hits("/api/v2/jobs") == 3
+    pages = raw_pages(vigil_env.settings)
+    assert {p["network"] for p in pages} == {"tor"} and len(pages) == 15
+    assert {p["url"] for p in pages if p["ad_id"] == "J-512"} == {f"http://{onion}/jobs/J-512"}
 
 
 def test_the_dns_shim_is_active(crawl, vigil_env):

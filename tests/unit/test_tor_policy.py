@@ -55,6 +55,42 @@ def test_only_html_like_content_is_kept(content_type, url, kept):
     assert html_like(content_type, url) is kept
 
 
+@pytest.mark.parametrize(
+    ("content_type", "accept", "kept"),
+    [
+        ("application/json", (), False),
+        ("application/json; charset=utf-8", ("json",), True),
+        ("application/vnd.api+json", ("json",), True),
+        ("application/javascript", ("json",), True),
+        ("application/rss+xml", ("json",), False),
+        ("application/rss+xml", ("xml",), True),
+        ("text/xml", ("xml",), True),
+        ("image/svg+xml", ("json", "xml"), False),
+        ("image/jpeg", ("json", "xml"), False),
+        ("application/octet-stream", ("json", "xml"), False),
+    ],
+)
+def test_json_and_xml_profiles_read_their_own_types_over_tor(content_type, accept, kept):
+    assert html_like(content_type, "http://x.onion/api", accept) is kept
+
+
+def test_the_route_over_tor_accepts_what_the_profile_reads():
+    from crawlers.routing import route
+    from vigil.core.config import Settings
+    from vigil.core.profiles import parse_profile
+
+    base = {"id": "p", "network": "tor", "start_urls": [f"http://{ONION}/"]}
+    html = parse_profile({**base, "ads": {"url_regex": "/ad/"}})
+    api = parse_profile({**base, "source": "json", "ads": {"items": {"path": "@", "id": "id"}}})
+    modal = parse_profile(
+        {**base, "ads": {"items": {"css": "div", "id": {"attr": "id"}, "detail": {"url": "/a/{id}"}}}}
+    )
+    feed = parse_profile({**base, "source": "xml", "ads": {"items": {"css": "item", "id": "guid"}}})
+    accepted = {p.id + p.source: route(p, Settings()).settings["VIGIL_TOR_ACCEPT"] for p in (html, api, feed)}
+    assert accepted == {"phtml": [], "pjson": ["json"], "pxml": ["xml"]}
+    assert route(modal, Settings()).settings["VIGIL_TOR_ACCEPT"] == ["json"]
+
+
 def test_profiles_are_spread_stably_over_instances():
     tor = TorSettings(extra_instances=[TorInstance(socks_port=9060, control_port=9061)])
     chosen = {instance_for(tor, f"profile-{i}").socks_port for i in range(50)}

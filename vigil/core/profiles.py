@@ -177,12 +177,16 @@ class ItemRule(Part):
     css: str | None = None
     xpath: str | None = None
     path: str | None = Field(None, description="JSON: JMESPath to the list of items")
+    siblings: bool = Field(
+        False, description="HTML: css/xpath select where each item starts; the item runs over the following siblings"
+    )
+    until: str | None = Field(None, description="with siblings: CSS of siblings that end an item (and are not in it)")
     id: ItemValueOrText
     permalink: ItemValueOrText | None = None
     fields: dict[str, ItemValueOrText] = {}
     detail: Detail | None = None
 
-    _css = field_validator("css")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _css = field_validator("css", "until")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
     _xpath = field_validator("xpath")(classmethod(lambda cls, v: v if v is None else _xpath_compiles(v)))
     _path = field_validator("path")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
 
@@ -190,6 +194,10 @@ class ItemRule(Part):
     def _exactly_one(self) -> ItemRule:
         if sum(v is not None for v in (self.css, self.xpath, self.path)) != 1:
             raise ValueError("give exactly one of css, xpath (HTML) or path (JSON)")
+        if self.siblings and self.path is not None:
+            raise ValueError("siblings: only for HTML items (css or xpath)")
+        if self.until is not None and not self.siblings:
+            raise ValueError("until: only with siblings: true")
         return self
 
     def values(self) -> dict[str, ItemValue | str]:
@@ -202,8 +210,9 @@ class ItemRule(Part):
 
 
 class Pagination(Part):
-    """The next (older) page when no link leads there: a page number, an offset, a cursor from the
-    JSON response, or an item id (``before=``/``after=`` feeds). Paging ends at a page without items."""
+    """The next (older) page when no link leads there: a page number, an offset, a cursor (or a whole
+    next URL) read from the JSON response or from an element of the HTML page, or an item id
+    (``before=``/``after=`` feeds). Paging ends at a page without items or without a cursor."""
 
     by: Literal["page", "offset", "cursor", "next_url", "item_id"]
     param: str | None = Field(None, description="the query parameter set on the current URL")
@@ -211,9 +220,17 @@ class Pagination(Part):
     start: int | None = Field(None, description="value of the start URL (page: 1, offset: 0)")
     step: int | None = Field(None, ge=1, description="page: 1; offset: the number of items on the page")
     cursor: str | None = Field(None, description="by: cursor / next_url: JMESPath into the JSON response")
+    css: str | None = Field(None, description="by: cursor / next_url, HTML: the element holding the value")
+    xpath: str | None = Field(None, description="the same with XPath")
+    attr: str | None = Field(None, description="with css/xpath: an attribute's value instead of the text")
+    link_rel: str | None = Field(
+        None, pattern=r"^[A-Za-z][\w.-]{0,40}$", description="by: next_url: the HTTP Link header's URL of this rel"
+    )
     item: Literal["min", "max", "first", "last"] = Field("min", description="by: item_id: which item's id")
 
     _cursor = field_validator("cursor")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
+    _css = field_validator("css")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _xpath = field_validator("xpath")(classmethod(lambda cls, v: v if v is None else _xpath_compiles(v)))
 
     @field_validator("url")
     @classmethod
@@ -229,8 +246,17 @@ class Pagination(Part):
                 raise ValueError("by: next_url takes the whole URL from the response: no param, url")
         elif (self.param is None) == (self.url is None):
             raise ValueError("give exactly one of param, url")
-        if (self.by in ("cursor", "next_url")) != (self.cursor is not None):
-            raise ValueError("cursor (a JMESPath) is required with by: cursor or next_url, and only there")
+        sources = sum(v is not None for v in (self.cursor, self.css, self.xpath, self.link_rel))
+        if self.by in ("cursor", "next_url") and sources != 1:
+            raise ValueError(
+                "by: cursor / next_url needs exactly one of cursor (JMESPath, JSON), css, xpath (HTML) or link_rel"
+            )
+        if self.by not in ("cursor", "next_url") and (sources or self.attr is not None):
+            raise ValueError("cursor, css, xpath, link_rel, attr are only for by: cursor or next_url")
+        if self.link_rel is not None and self.by != "next_url":
+            raise ValueError("link_rel: the Link header gives a whole URL: use by: next_url")
+        if self.attr is not None and self.cursor is not None:
+            raise ValueError("attr is for css/xpath (HTML), not for a JMESPath cursor")
         return self
 
 
@@ -371,7 +397,12 @@ SecretValue = Annotated[str | FromEnv, Field(union_mode="left_to_right")]
 class SiteProfile(Part):
     id: str
     name: str = ""
-    source: Literal["html", "json"] = Field("html", description="what the start URLs and listings return")
+    source: Literal["html", "json", "xml"] = Field(
+        "html", description="what the start URLs and listings return (xml: RSS, Atom and other XML feeds)"
+    )
+    json_in: str | None = Field(
+        None, description="source: json: CSS of the element of an HTML page holding the JSON (a script)"
+    )
     network: Literal["clearnet", "tor"] = "clearnet"
     via_tor: bool = Field(False, description="same as network: tor")
     start_urls: list[str] = []
@@ -397,6 +428,13 @@ class SiteProfile(Part):
     images: Images | None = Field(None, description="absent: images are never fetched")
     enabled: bool = True
     file: Path | None = Field(None, exclude=True, description="the file it was read from")
+
+    html_in: str | None = Field(
+        None, description="source: html: JMESPath to the HTML a JSON response carries (a load-more endpoint)"
+    )
+
+    _json_in = field_validator("json_in")(classmethod(lambda cls, v: v if v is None else _css_compiles(v)))
+    _html_in = field_validator("html_in")(classmethod(lambda cls, v: v if v is None else _jmespath_compiles(v)))
 
     @field_validator("id")
     @classmethod
@@ -447,9 +485,11 @@ class SiteProfile(Part):
         return self
 
     def _check_items(self) -> None:
-        """JSON sources read items with JMESPath, HTML sources with css/xpath; plain strings are
-        shorthand for whichever the source reads."""
+        """JSON sources read items with JMESPath, HTML and XML sources with css/xpath; plain strings
+        are shorthand for whichever the source reads."""
         items = self.ads.items
+        if self.json_in is not None and self.source != "json":
+            raise ValueError("json_in: needs source: json (the JSON inside an HTML page)")
         if self.source == "json":
             if items is None or items.path is None:
                 raise ValueError("ads.items.path: a JSON source needs items with a JMESPath path")
@@ -459,8 +499,18 @@ class SiteProfile(Part):
                 raise ValueError("ads.fields: a JSON source reads fields under ads.items.fields")
         elif items is not None and items.path is not None:
             raise ValueError("ads.items.path: JMESPath needs source: json (use css or xpath)")
-        if self.pagination is not None and self.pagination.cursor and self.source != "json":
-            raise ValueError("pagination.cursor: a cursor from the response needs source: json")
+        if self.source == "xml":
+            if items is None:
+                raise ValueError("ads.items: an XML feed needs items (css or xpath, e.g. item or entry)")
+            if self.render_js:
+                raise ValueError("render_js: an XML feed is not rendered")
+        paging = self.pagination
+        if self.html_in is not None and self.source != "html":
+            raise ValueError("html_in: the HTML inside a JSON response is read with source: html")
+        if paging is not None and paging.cursor and self.source != "json" and self.html_in is None:
+            raise ValueError("pagination.cursor: a JMESPath cursor needs source: json (use css or xpath on HTML)")
+        if paging is not None and (paging.css or paging.xpath) and self.source == "json":
+            raise ValueError("pagination.css: a JSON source reads its cursor with cursor (JMESPath)")
         if items is None:
             return
         json_items = self.source == "json"

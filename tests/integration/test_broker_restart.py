@@ -71,7 +71,9 @@ def test_a_broker_killed_and_restarted_mid_batch_loses_nothing(vigil_env, privat
     io = Stack(settings)
     worker = Worker(vigil_env.env, tmp_path / "worker.log", "--group", "g-broker", "--batch-size", "10")
     try:
-        pages = [ad_page(n, f"Call +1702386{n:04d}. " + "Discreet companion, upscale. " * 60) for n in range(TOTAL)]
+        pages = [
+            ad_page(n, f"Call +1702386{n:04d}. " + "Discreet companion, upscale. " * 60) for n in range(TOTAL)
+        ]
         io.send(pages)
         assert wait_for(lambda: io.count(ads_alias) > 0, timeout=180, interval=0.1), worker.log()[-3000:]
         sigkill(private_broker)
@@ -98,7 +100,9 @@ def test_a_broker_killed_and_restarted_mid_batch_loses_nothing(vigil_env, privat
         per_ad: dict[str, set[str]] = {}
         for event in events:
             per_ad.setdefault(event["ad_key"], set()).add(event["event_id"])
-        assert set(per_ad) == set(ads) and all(len(ids) == 1 for ids in per_ad.values()), "an ad.new lost or new"
+        assert set(per_ad) == set(ads) and all(len(ids) == 1 for ids in per_ad.values()), (
+            "an ad.new lost, or sent with a new id"
+        )
         print(
             f"\nbroker SIGKILLed with {indexed_at_kill}/{TOTAL} ads indexed; down {restarted_at - killed_at:.1f} s "
             f"(restart included); caught up {caught_up_at - restarted_at:.1f} s after the restart; "

@@ -15,7 +15,8 @@ from urllib.parse import urljoin
 
 from w3lib.url import add_or_replace_parameter, url_query_parameter
 
-from crawlers.pages import WHITESPACE, node_values
+from crawlers.pages import FIELD_CHARS, WHITESPACE, node_values
+from vigil.core.metrics import LIMITS_HIT
 from vigil.core.profiles import ItemRule, ItemValue, Pagination
 
 MAX_ID_CHARS = 256
@@ -218,11 +219,15 @@ def as_text(found: Any) -> str | None:
     return json.dumps(found, ensure_ascii=False, sort_keys=True)
 
 
-def json_value(data: Any, value: ItemValue) -> str | None:
+def json_value(data: Any, value: ItemValue, max_chars: int = FIELD_CHARS) -> str | None:
+    """The value's text, cut at ``max_chars`` like a CSS field (counted as ``field_chars``)."""
     import jmespath
 
-    found = jmespath.search(value.path, data) if value.path else data
-    return _regex(as_text(found), value.regex)
+    found = as_text(jmespath.search(value.path, data) if value.path else data)
+    if found is not None and len(found) > max_chars:
+        LIMITS_HIT.labels("field_chars").inc()
+        found = found[:max_chars]
+    return _regex(found, value.regex)
 
 
 def json_items(data: Any, rule: ItemRule, base_url: str, limit: int) -> Cut:

@@ -61,6 +61,7 @@ class HostileSite(ServedSite):
             "field_40mb": "/ad/h-field",
             "nested": "/ad/h-nested",
             "encodings": "/ad/h-encodings",
+            "mixed_encodings": "/ad/h-mixed",
             "controls": "/ad/h-controls",
             "gzip_bomb": "/ad/h-gzip-bomb",
             "brotli_bomb": "/ad/h-brotli-bomb",
@@ -121,6 +122,13 @@ class HostileSite(ServedSite):
         text = page("Encodings: caf\u00e9 \u00fcber", "<p>Bel 0612345678, caf\u00e9 cr\u00e8me</p>").encode("utf-8")
         return text.replace(b"</p>", b" \xff\xfe\xfa\xc3( invalid \xe9t\xe9 latin-1 \x82\xa0 sjis</p>")
 
+    def mixed_encodings(self) -> bytes:
+        """Declared Shift_JIS by the header and UTF-8 by the page, holding UTF-8, cp1252, Shift_JIS
+        and UTF-16 pieces side by side."""
+        text = page("Gemengd caf\u00e9", "<p>Bel 0612345678 MIXED</p>").encode("utf-8")
+        pieces = "caf\u00e9 ".encode() + "cr\u00e8me ".encode("cp1252") + "\u65b0\u4eba ".encode("shift_jis")
+        return text.replace(b"MIXED", pieces + "\u00fcber".encode("utf-16"))
+
     def controls(self) -> bytes:
         nasty = "\x00\x01\x07\x1b[31m\u202eevil\u202c\u2066x\u2069\u200f\u200b\ufeff" * 2000
         return page("Controls", f"<p>Bel 0612345678 {html.escape(nasty)}</p>").encode()
@@ -159,6 +167,8 @@ class HostileSite(ServedSite):
             return self.send(handler, 200, self.changing())
         if path == "/ad/h-encodings":
             return self.send(handler, 200, self.encodings(), "text/html; charset=utf-8")
+        if path == "/ad/h-mixed":
+            return self.send(handler, 200, self.mixed_encodings(), "text/html; charset=shift_jis")
         if path == "/ad/h-gzip-bomb":
             body = self.cached("gzip", lambda: gzip.compress(b"\0" * BOMB_BYTES, compresslevel=9))
             return self.send(handler, 200, body, headers={"Content-Encoding": "gzip"})

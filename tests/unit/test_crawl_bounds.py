@@ -67,3 +67,16 @@ def test_one_huge_match_is_cut():
     response = HtmlResponse("http://127.0.0.1/ad/1", body=html.encode(), encoding="utf-8")
     fields = extract_fields(response, profile(), max_chars=5000)
     assert len(fields["body"]) == 5000 and "title" not in fields
+
+
+def test_a_json_item_field_is_cut_and_counted():
+    from crawlers.items import json_value
+    from vigil.core.metrics import LIMITS_HIT
+    from vigil.core.profiles import ItemValue
+
+    before = LIMITS_HIT.labels("field_chars")._value.get()
+    entry = {"text": "call me " * 100_000, "tags": ["a"] * 100_000, "id": "7"}
+    assert len(json_value(entry, ItemValue(path="text"), max_chars=1000)) == 1000
+    assert len(json_value(entry, ItemValue(path="tags"), max_chars=1000)) == 1000
+    assert json_value(entry, ItemValue(path="id"), max_chars=1000) == "7"
+    assert LIMITS_HIT.labels("field_chars")._value.get() - before == 2

@@ -214,6 +214,7 @@ def start_worker(vigil_env, tmp_path):
     def start(*args: str, env: dict[str, str] | None = None) -> Worker:
         full_env = {**vigil_env.env, **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), full_env.get("PYTHONPATH")]))
+        full_env["PYTHONUNBUFFERED"] = "1"  # a killed worker's log is kept to its last line
         worker = Worker(full_env, tmp_path / f"worker-{len(started)}.log", *args)
         started.append(worker)
         return worker
@@ -481,26 +482,30 @@ def test_replay_after_an_analyser_upgrade_updates_ads_in_place(vigil_env, stack_
     from pipelines.analysis import ANALYZER_VERSION
     from vigil.core import kafka
 
+    def rewind() -> None:
+        client = kafka.consumer(vigil_env.settings.kafka, "g-replay")
+        try:
+            partitions = client.partitions_for_topic(vigil_env.settings.kafka.topics.pages_raw)
+            tps = [TopicPartition(vigil_env.settings.kafka.topics.pages_raw, p) for p in partitions]
+            client.commit({tp: OffsetAndMetadata(0, "", -1) for tp in tps})
+        finally:
+            client.close(autocommit=False)
+        assert stack_io.committed_total("g-replay") == 0
+
+    # A worker starts in seconds on a quiet machine; the generous waits are for a loaded one.
     pages = simple_ads(3)
     stack_io.send(pages)
     worker = start_worker("--group", "g-replay")
-    assert wait_for(lambda: stack_io.caught_up("g-replay"), timeout=90), worker.log()[-3000:]
+    assert wait_for(lambda: stack_io.caught_up("g-replay"), timeout=240), worker.log()[-3000:]
     assert worker.stop() == 0
     ads_alias = vigil_env.settings.es.indices.ads
     before = stack_io.docs(ads_alias)
     assert {doc["analyzer_version"] for doc in before.values()} == {ANALYZER_VERSION}
 
-    rewind = kafka.consumer(vigil_env.settings.kafka, "g-replay")
-    try:
-        partitions = rewind.partitions_for_topic(vigil_env.settings.kafka.topics.pages_raw)
-        tps = [TopicPartition(vigil_env.settings.kafka.topics.pages_raw, p) for p in partitions]
-        rewind.commit({tp: OffsetAndMetadata(0, "", -1) for tp in tps})
-    finally:
-        rewind.close(autocommit=False)
-    assert stack_io.committed_total("g-replay") == 0
-
-    upgraded = start_worker("--group", "g-replay", env={"VIGIL_TEST_ANALYZER_VERSION": "9.9.9-test"})
-    assert wait_for(lambda: stack_io.caught_up("g-replay"), timeout=90), upgraded.log()[-3000:]
+    rewind()
+    upgrade = {"VIGIL_TEST_ANALYZER_VERSION": "9.9.9-test"}
+    upgraded = start_worker("--group", "g-replay", env=upgrade)
+    assert wait_for(lambda: stack_io.caught_up("g-replay"), timeout=240), upgraded.log()[-3000:]
     assert upgraded.stop() == 0
     after = stack_io.docs(ads_alias)
     assert sorted(after) == sorted(before) == [f"fixture-escorts:{n}" for n in range(3)]
@@ -510,6 +515,15 @@ def test_replay_after_an_analyser_upgrade_updates_ads_in_place(vigil_env, stack_
             assert doc[kept] == before[key][kept], (key, kept)
     events = stack_io.read(vigil_env.settings.kafka.topics.ad_events)
     assert sorted(e["event_type"] for e in events) == ["ad.new"] * 3
+
+    rewind()
+    metrics_port = free_port()
+    again = start_worker("--group", "g-replay", "--metrics-port", str(metrics_port), env=upgrade)
+    assert wait_for(lambda: stack_io.caught_up("g-replay"), timeout=240), again.log()[-3000:]
+    assert 'vigil_enrich_records_total{outcome="duplicate"} 3.0' in _metrics(metrics_port)
+    assert again.stop() == 0
+    assert stack_io.docs(ads_alias) == after, "the same version replayed changed an ad"
+    assert len(stack_io.read(vigil_env.settings.kafka.topics.ad_events)) == 3
 
 
 def test_read_only_indices_pause_the_worker_and_nothing_is_lost(vigil_env, stack_io, start_worker):

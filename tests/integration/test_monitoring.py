@@ -307,7 +307,12 @@ def test_new_ad_alerts_end_to_end(vigil_env, tmp_path, processes, webhook, mailb
         assert wait_for(
             lambda: webhook.about(key(ad)) and mailbox.about(key(ad)), timeout=INTERVAL + 30
         ), tails()
-        time.sleep(2)
+        # Once every page and event so far is handled (committed), a second alert can only be a duplicate.
+        assert wait_for(
+            lambda: group_caught_up(settings, f"test-{uid}-enrich", topics.pages_raw)
+            and group_caught_up(settings, f"test-{uid}-alerts", topics.ad_events),
+            timeout=60,
+        ), tails()
         hooks, mails = webhook.about(key(ad)), mailbox.about(key(ad))
         assert len(hooks) == 1 and len(mails) == 1, (hooks, mails)
         for received in (hooks[0], mails[0]):

@@ -25,8 +25,12 @@ lint: setup
 	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench eval deploy
 	$(VENV)/bin/lint-imports
 
+# the default corpus (P >= 0.95, R >= 0.8), a harder one (other seed, more stock phrases shared by
+# unrelated ads, more phone changes, more sites; P >= 0.95, R >= 0.8), then real DIG ads (printed only)
 eval-networks: setup
-	$(PY) -m eval.networks
+	$(PY) -m eval.networks $(NETWORKS_EVAL_ARGS)
+	$(PY) -m eval.networks --seed 13 --unrelated 800 --stock-phrases 8 --phone-change 0.5 --extra-sites 12 --edit-rate 0.05 $(NETWORKS_EVAL_ARGS)
+	$(PY) -m eval.dig_networks
 
 bench: setup
 	$(VIGIL) stack up

@@ -2,12 +2,12 @@
 
 What it makes (all seeded, so a run is reproducible):
 
-* networks: each has a text template and one to three phones (sometimes a wallet, e-mail or
-  handle); its ads are re-posts on one to four sites in several countries, with the provider's
+* networks: each has a text template and one to three phones (sometimes a wallet or an e-mail
+  address); its ads are re-posts on one to four sites in several countries, with the provider's
   name, age and price changed, a few words edited, and sometimes a phone number changed, dropped,
   or only the text left to tie the ad to the others;
-* per-site decoy boilerplate: a footer every ad of a site carries, and a site support number on
-  many unrelated ads of one site (a hub value);
+* per-site decoy boilerplate: a footer every ad of a site carries, and on two sites a support
+  number in that footer (a hub value: on every ad of the site, network or not);
 * unrelated ads that share stock phrases ("no blocked calls", "100% real pictures", ...).
 
 Ground truth is the network each ad was generated from; every unrelated ad is its own network.
@@ -39,6 +39,12 @@ STOCK_PHRASES = [
     "new in town this week",
     "discreet and clean apartment",
     "text me for more information",
+    "rates are not negotiable",
+    "no texts or blocked calls",
+    "safe and discreet no games",
+    "satisfaction is guaranteed always",
+    "just call me and see",
+    "sweet and sexy with a great attitude",
 ]
 LONG_FOOTERS = ("hamburg-escorts", "paris-annonces", "miami-companions")  # disclaimers longer than ads
 SUPPORT_LINES = ("berlin-ads", "vegas-list")  # sites printing their own support number on every ad
@@ -104,17 +110,30 @@ def _edit(rng: random.Random, words: list[str], rate: float) -> list[str]:
     return edited
 
 
+def _sites(extra: int) -> dict[str, str]:
+    """The eight named sites, and ``extra`` more spread over the same countries."""
+    countries = sorted(PHONE_PREFIX)
+    more = {f"board-{n:02d}": countries[n % len(countries)] for n in range(extra)}
+    return {**SITES, **more}
+
+
 def generate(
     seed: int = 7,
     networks: int = 60,
     unrelated: int = 400,
     edit_rate: float = 0.03,
     phone_change: float = 0.25,
+    stock_phrases: int = 3,
+    extra_sites: int = 0,
 ) -> Corpus:
+    """``stock_phrases``: how many stock phrases each unrelated ad carries; ``extra_sites``: more
+    sites (each with its own footer) beyond the eight named ones; a network still posts on at
+    most four sites, so ads of one network are spread thinner across the sites' boilerplate."""
     rng = random.Random(seed)
-    sites = list(SITES)
+    all_sites = _sites(extra_sites)
+    sites = list(all_sites)
     footers = {site: _sentence(rng, 90 if site in LONG_FOOTERS else 30) for site in sites}
-    support = {site: _phone(rng, SITES[site]) for site in sites}
+    support = {site: _phone(rng, all_sites[site]) for site in sites}
     corpus = Corpus()
     counter = 0
 
@@ -122,12 +141,14 @@ def generate(
         nonlocal counter
         counter += 1
         footer = " ".join(footers[site])
+        if site in SUPPORT_LINES:
+            footer += f" support {support[site]}"
         text = f"{body} {contact} {footer}".strip()
         corpus.ads.append(
             SyntheticAd(
                 ad_key=f"{site}:{counter:05d}",
                 profile_id=site,
-                country=SITES[site],
+                country=all_sites[site],
                 title=title,
                 text=text,
                 truth=truth,
@@ -140,32 +161,30 @@ def generate(
         for phrase in rng.sample(STOCK_PHRASES, 2):
             template.insert(rng.randrange(len(template)), phrase)
         home = rng.sample(sites, rng.randint(1, 4))
-        phones = [_phone(rng, SITES[home[0]]) for _ in range(rng.randint(1, 3))]
+        phones = [_phone(rng, all_sites[home[0]]) for _ in range(rng.randint(1, 3))]
         extra = ""
         if rng.random() < 0.3:
-            extra = rng.choice([f"BTC/ETH {_wallet(rng)}", f"mail {_word(rng)}@example.org"])
+            extra = rng.choice([f"BTC/ETH {_wallet(rng)}", f"mail {_word(rng)}{n}@example.org"])
         for _ in range(rng.choice([2, 2, 3, 3, 4, 5, 6, 8, 10, 14, 20])):
             site = rng.choice(home)
             words = _edit(rng, template, edit_rate)
             name, age, price = rng.choice(NAMES), rng.randint(19, 29), rng.choice([100, 150, 200, 250])
             body = f"{name} {age} " + " ".join(words) + f" {price} euro"
             if rng.random() < phone_change:
-                contact = _phone(rng, SITES[site]) if rng.random() < 0.6 else ""
+                contact = _phone(rng, all_sites[site]) if rng.random() < 0.6 else ""
             else:
                 contact = "call " + " or ".join(rng.sample(phones, rng.randint(1, len(phones))))
             if extra and rng.random() < 0.5:
                 contact += f" {extra}"
-            add(site, f"{name} {age} new in {SITES[site]}", body, f"network-{n}", contact)
+            add(site, f"{name} {age} new in {all_sites[site]}", body, f"network-{n}", contact)
 
     for n in range(unrelated):
         site = rng.choice(sites)
         words = _sentence(rng, rng.randint(25, 60))
-        for phrase in rng.sample(STOCK_PHRASES, 3):
+        for phrase in rng.sample(STOCK_PHRASES, min(stock_phrases, len(STOCK_PHRASES))):
             words.insert(rng.randrange(len(words)), phrase)
         name = rng.choice(NAMES)
-        contact = f"call {_phone(rng, SITES[site])}" if rng.random() < 0.7 else ""
-        if site in SUPPORT_LINES:
-            contact += f" support {support[site]}"
-        add(site, f"{name} in {SITES[site]}", f"{name} " + " ".join(words), f"single-{n}", contact)
+        contact = f"call {_phone(rng, all_sites[site])}" if rng.random() < 0.7 else ""
+        add(site, f"{name} in {all_sites[site]}", f"{name} " + " ".join(words), f"single-{n}", contact)
     rng.shuffle(corpus.ads)
     return corpus

@@ -69,8 +69,18 @@ class AgeMatch:
     age: int
 
 
+# "de"/"di" after a person is an age ("chica de 17 años", "fată de 19 ani", "ragazza di 20 anni"),
+# after anything else a duration ("lucrez de 10 ani")
+_PERSON_OF = re.compile(
+    r"(?<![^\W\d_])(?:chica|chico|niña|niño|mujer|señorita|muchacha|jovencita|joven|fille|femme|gamine|fată|fata"
+    r"|femeie|tânără|tanara|garota|menina|moça|moca|mulher|rapariga|novinha|ragazza|ragazzina|donna|girl)\s+(?:de|di)\s+$",
+    re.IGNORECASE,
+)
+
+
 def _is_duration(text: str, start: int) -> bool:
-    return bool(_DURATION.search(text[max(0, start - 30) : start]))
+    before = text[max(0, start - 30) : start]
+    return bool(_DURATION.search(before)) and not _PERSON_OF.search(before)
 
 
 def _with_digits(text: str) -> tuple[str, list[int]]:
@@ -128,7 +138,7 @@ def _find_ages(text: str) -> Iterator[AgeMatch]:
                 continue
             if regex is BEFORE_RE and not re.match(r"age|aged|edad|alter|âge|età|eta|leeftijd|wiek|v[âa]rst|idade|возраст|вік", match.group(0), re.IGNORECASE):
                 following = text[match.end() : match.end() + 12].lower()
-                if not re.match(r"\s*(?:,|\.|!|$|and|y |und|et |e |en |i )", following):
+                if not re.match(r"\s*(?:[^\w\s\-/+]|$|and|y |und|et |e |en |i )", following):
                     continue
             taken.append(match.span())
             yield AgeMatch(match.start(), match.end(), int(match.group("age")))

@@ -96,14 +96,35 @@ class ImageHandler:
         if outcome is None and stored is None:
             outcome = "missing"
         if outcome is None:
-            outcome = _refusal(stored.source.get("network", "clearnet"), bool(stored.source.get("escalate")))
+            outcome = self._refused(event.ad_key, stored)
         if outcome is None:
-            outcome = self._analyse_ad(profile, stored)
+            outcome = self._analyse_ad(profile, stored, event.ad_key)
         IMAGE_ADS.labels(outcome=outcome).inc()
         log.info("ad handled", ad_key=event.ad_key, outcome=outcome)
         return outcome
 
-    def _analyse_ad(self, profile: SiteProfile, stored: Stored) -> str:
+    def _refused(self, ad_key: str, stored: Stored | None) -> str | None:
+        """Why the ad's images must not be requested, from the ad as indexed and its history: on
+        Tor, escalated now, or escalated in any earlier version (an edit that drops the words that
+        raised the flag does not clear it for images)."""
+        if stored is None:
+            return "missing"
+        refusal = _refusal(stored.source.get("network", "clearnet"), bool(stored.source.get("escalate")))
+        if refusal is None and self._escalated_before(ad_key):
+            refusal = "skipped_escalated"
+        return refusal
+
+    def _escalated_before(self, ad_key: str) -> bool:
+        found = self._call(
+            lambda: self.es.count(
+                index=self.indices.ad_versions,
+                query={"bool": {"filter": [{"term": {"ad_key": ad_key}}, {"term": {"escalate": True}}]}},
+                ignore_unavailable=True,
+            )
+        )
+        return int(found.get("count") or 0) > 0
+
+    def _analyse_ad(self, profile: SiteProfile, stored: Stored, ad_key: str) -> str:
         options = profile.images
         urls = list(stored.source.get("image_urls") or [])[: options.max_per_ad]
         if not urls:
@@ -120,7 +141,16 @@ class ImageHandler:
             user_agent=profile.politeness.user_agent or self.settings.images.user_agent,
         )
         language = stored.source.get("language") or profile.language
-        facts = [f for f in (self._one(url, policy, options, language) for url in urls) if f is not None]
+        facts: list[ImageFacts] = []
+        for url in urls:
+            # again at fetch time: the ad may have been escalated since the decision above
+            refused = self._refused(ad_key, self._read_ad(ad_key, wait=0))
+            if refused is not None:
+                IMAGE_ERRORS.labels(cause="refused_at_fetch").inc()
+                return refused  # nothing of this ad's images is written
+            fact = self._one(url, policy, options, language)
+            if fact is not None:
+                facts.append(fact)
         doc = AdDocument.model_validate(stored.source)
         regions = candidate_regions(doc.country, doc.language)
         found: list[Entity] = []

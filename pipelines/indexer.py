@@ -7,8 +7,16 @@ optimistic concurrency (``if_seq_no``/``if_primary_term`` for documents that exi
 documents are read and merged again. An ad remembers the last raw records merged into it
 (``record_ids``), so a re-delivered record changes nothing and raises no event.
 
-The documents this worker wrote last (a partition always brings the same ads, and a phone number
-comes back in ad after ad) are kept in a bounded LRU with their ``_seq_no``/``_primary_term``
+Most ads a worker meets are new, so an ad it knows nothing of is not read first: it is created
+(``op_type=create``) as new, and its outcome is announced (``before_write``) once the create has
+succeeded, instead of before the write like every other outcome. A create that conflicts means the
+ad existed: it is read and merged like any conflict. When that stored ad was created by this very
+record (a worker that died, or whose announcement failed, between the create and the announcement)
+its ``ad.new`` is announced again, with the same event id, so no event is lost. An ad named twice
+in one batch is read first as before (a later record's outcome depends on the first's).
+
+The documents this worker read or wrote last (a partition always brings the same ads, and a phone
+number comes back in ad after ad) are kept in a bounded LRU with their ``_seq_no``/``_primary_term``
 and are not read again: the write's ``if_seq_no`` still checks them, so a copy another worker or
 stage has changed since costs one 409 and a fresh read, never a lost update. Each bulk is
 serialised once (pydantic-core's JSON encoder), which also gives its size.
@@ -24,7 +32,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +51,7 @@ log = structlog.get_logger(__name__)
 
 RECORD_HISTORY = 32
 AD_KEYS_CAP = 1000
-# Written documents remembered per worker (ads carry their text: a few KB each; an entity at most
+# Documents remembered per worker (ads carry their text: a few KB each; an entity at most
 # AD_KEYS_CAP keys): bounded so that the worker's memory stays flat however large the index grows.
 CACHED_ADS = 2000
 CACHED_ENTITIES = 5000
@@ -252,7 +260,7 @@ def bounded_document(doc: AdDocument, limits: LimitsSettings) -> AdDocument:
     if len(doc.entities) > limits.nested_objects:
         update["entities"] = doc.entities[: limits.nested_objects]
         cut.append("nested_objects")
-    size = len(doc.model_copy(update=update).to_bytes())
+    size = len((doc.model_copy(update=update) if update else doc).to_bytes())
     if size > limits.document_bytes:
         cut.append("document_bytes")
         for reduce in _REDUCERS:
@@ -316,7 +324,7 @@ class Stored:
 
 
 class _Written:
-    """Least-recently-used map of document id -> the document as this worker last wrote it."""
+    """Least-recently-used map of document id -> the document as this worker last read or wrote it."""
 
     def __init__(self, size: int):
         self.size = size
@@ -365,6 +373,7 @@ class _Write:
 class _Plan:
     writes: list[_Write]
     outcomes: list[Outcome]
+    created: set[int] = field(default_factory=set)  # observations announced after their ad's create
 
 
 class Indexer:
@@ -390,30 +399,48 @@ class Indexer:
             observation.doc = bounded_document(observation.doc, self.limits)
         pending = list(observations)
         settled: set[int] = set()  # observations whose ad is written: only their entities may be retried
+        reread: set[str] = set()  # ads whose create conflicted: they exist, read them
         for _ in range(CONFLICT_ROUNDS):
             if not pending and not page_ops:
                 return result
-            plan = self._plan(pending, settled)
+            plan = self._plan(pending, settled, reread)
             if before_write is not None:
-                before_write(plan.outcomes)
+                before_write([o for o in plan.outcomes if id(o.observation) not in plan.created])
             ad_conflicts, entity_conflicts, rejected, pages_written = self._write(plan.writes, page_ops)
             result.pages += pages_written
             page_ops = []
             result.rejected += rejected
             unsettled = {id(r.observation) for r in rejected} | {id(o) for o in ad_conflicts}
             done = [o for o in plan.outcomes if id(o.observation) not in unsettled]
+            self._announce_created([o for o in done if id(o.observation) in plan.created], before_write)
             result.outcomes += done
             settled |= {id(o.observation) for o in done}
+            reread |= {doc_id(o.doc.ad_key) for o in ad_conflicts if id(o) in plan.created}
             rejected_ids = {id(r.observation) for r in rejected}
             pending = list(
                 {id(o): o for o in (*ad_conflicts, *entity_conflicts) if id(o) not in rejected_ids}.values()
             )
-            if pending:
-                ENRICH_ERRORS.labels(cause="version_conflict").inc(len(pending))
-                log.info("version conflict, merging again", observations=len(pending))
+            raced = [o for o in pending if id(o) not in plan.created]
+            if raced:
+                ENRICH_ERRORS.labels(cause="version_conflict").inc(len(raced))
+                log.info("version conflict, merging again", observations=len(raced))
         if pending:
             raise ElasticUnavailable(f"version conflicts persisted over {CONFLICT_ROUNDS} rounds")
         return result
+
+    def _announce_created(
+        self, created: list[Outcome], before_write: Callable[[list[Outcome]], None] | None
+    ) -> None:
+        """Announce ads just created; if that fails, forget them, so that the retried batch finds
+        them by a conflicting create and announces them again."""
+        if not created or before_write is None:
+            return
+        try:
+            before_write(created)
+        except BaseException:
+            for outcome in created:
+                self.written["ad"].forget(doc_id(outcome.observation.doc.ad_key))
+            raise
 
     def _page_ops(self, listings: Iterable[RawPage]) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
@@ -445,27 +472,38 @@ class Indexer:
         return found[self.indices.ads], found[self.indices.entities]
 
     def _plan(
-        self, observations: list[Observation], settled: frozenset[int] | set[int] = frozenset()
+        self,
+        observations: list[Observation],
+        settled: frozenset[int] | set[int] = frozenset(),
+        reread: frozenset[str] | set[str] = frozenset(),
     ) -> _Plan:
         """Merges and writes for ``observations``; those in ``settled`` (ids) have their ad written
-        already (an entity of theirs conflicted): only their entities are merged again."""
+        already (an entity of theirs conflicted): only their entities are merged again. An ad this
+        worker does not remember is created unread, unless it is in ``reread`` or named twice."""
         refs = {obs_id: entity_refs(o.doc) for obs_id, o in enumerate(observations)}
-        ad_ids = {doc_id(o.doc.ad_key) for o in observations if id(o) not in settled}
+        named = Counter(doc_id(o.doc.ad_key) for o in observations if id(o) not in settled)
         entity_ids = {doc_id(e) for r in refs.values() for e in r}
-        known_ads = {i: s for i in ad_ids if (s := self.written["ad"].get(i))}
+        known_ads = {i: s for i in named if (s := self.written["ad"].get(i))}
         known_entities = {i: s for i in entity_ids if (s := self.written["entity"].get(i))}
-        stored_ads, stored_entities = self._read(
-            sorted(ad_ids - set(known_ads)), sorted(entity_ids - set(known_entities))
-        )
+        unknown = set(named) - set(known_ads)
+        to_read = {i for i in unknown if i in reread or named[i] > 1}
+        stored_ads, stored_entities = self._read(sorted(to_read), sorted(entity_ids - set(known_entities)))
+        for kind, read in (("ad", stored_ads), ("entity", stored_entities)):
+            for key, stored in read.items():
+                self.written[kind].put(key, stored)
         stored_ads.update(known_ads)
         stored_entities.update(known_entities)
 
         ads: dict[str, _Write] = {}
         entities: dict[str, _Write] = {}
         outcomes: list[Outcome] = []
+        created: set[int] = set()
         for n, obs in enumerate(observations):
             if id(obs) not in settled:
-                outcomes.append(self._plan_ad(obs, ads, stored_ads))
+                key = doc_id(obs.doc.ad_key)
+                outcomes.append(self._plan_ad(obs, ads, stored_ads, key in reread))
+                if key in unknown and key not in to_read:
+                    created.add(id(obs))
             for entity_key, ref in refs[n].items():
                 eid = doc_id(entity_key)
                 ewrite = entities.get(eid)
@@ -485,14 +523,19 @@ class Indexer:
                     ewrite.source = merged
                 if ewrite is not None:
                     ewrite.observations.append(obs)
-        return _Plan([*ads.values(), *entities.values()], outcomes)
+        return _Plan([*ads.values(), *entities.values()], outcomes, created)
 
-    def _plan_ad(self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, Stored]) -> Outcome:
+    def _plan_ad(
+        self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, Stored], recreated: bool
+    ) -> Outcome:
+        """``recreated``: this ad was created unread and its create conflicted."""
         key = doc_id(obs.doc.ad_key)
         write = ads.get(key)
         stored = stored_ads.get(key)
         current = write.source if write else (stored.source if stored else None)
         source, status = merge_ad(current, obs.doc)
+        if status == "duplicate" and recreated and current and current.get("record_ids") == [obs.doc.record_id]:
+            status = "new"  # this record created the ad, and its announcement may never have gone out
         if source is not None:
             if write is None:
                 index = stored.index if stored else self.indices.ads

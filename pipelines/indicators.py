@@ -84,11 +84,13 @@ def _parse_scope(raw: Any) -> Scope | None:
         return None
     if not isinstance(raw, dict):
         raise TaxonomyError("scope: must be a mapping")
-    unknown = sorted(set(raw) - set(_SCOPE_KEYS) - {"name_terms"})
+    unknown = sorted(set(raw) - set(_SCOPE_KEYS) - {"name_terms", "negation_fillers"})
     if unknown:
         raise TaxonomyError(f"scope, key {unknown[0]!r}: unknown key")
     for key in _SCOPE_KEYS:
         _compile_all("scope", key, raw.get(key))
+    if "negation_fillers" in raw:
+        _compile_all("scope", "negation_fillers", raw["negation_fillers"])
     terms = raw.get("name_terms", [])
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         raise TaxonomyError("scope, key 'name_terms': must be a list of words")
@@ -192,7 +194,7 @@ def default_taxonomy() -> Taxonomy:
 
 
 NEGATION_WORDS = 3
-ESCALATING_NEGATION_WORDS = 1
+ESCALATING_NEGATION_WORDS = 2  # and fillers only ("I do not see minors"; not "no limits underage")
 
 
 def _in_scope(scope: Scope | None, escalate: bool, source: str, match: re.Match[str], legal: list[tuple[int, int]] | None) -> bool:
@@ -201,7 +203,7 @@ def _in_scope(scope: Scope | None, escalate: bool, source: str, match: re.Match[
     if scope is None:
         return True
     start, end = match.span()
-    if negated(scope, source, start, end, ESCALATING_NEGATION_WORDS if escalate else NEGATION_WORDS):
+    if negated(scope, source, start, end, ESCALATING_NEGATION_WORDS if escalate else NEGATION_WORDS, escalate):
         return False
     if is_name(scope, source, start, end):
         return False

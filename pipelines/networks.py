@@ -8,8 +8,10 @@ links with their evidence), a *posting* per entity value or LSH band (the ads na
 Links are stored with their evidence and never forgotten; which of them *count* is decided again,
 from the stored links and current statistics, whenever a network is touched:
 
-* a shared entity value counts, unless it is a hub (``hub_values``, or on more than
-  ``hub_max_ads`` ads); a hub value counts only together with similar text (a second signal);
+* a shared entity value counts, unless it is a hub: listed in ``hub_values``, a placeholder
+  (``placeholder``), a site's own line (on ``hub_site_min_ads`` of a site's ads or more and on
+  ``hub_site_share`` of them), or on more than ``hub_max_ads`` ads; a hub value counts only
+  together with similar text (a second signal);
 * text similarity is Jaccard over the two ads' shingles minus their sites' boilerplate (shingles
   on many of a site's ads); at ``strong_similarity`` it links like an entity, at
   ``weak_similarity`` it links unless both sides already are large networks and only one weak
@@ -23,6 +25,7 @@ several enrich workers, or a replay of the raw topic, give the same ids.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 import zlib
 from collections.abc import Iterable
@@ -36,6 +39,7 @@ from vigil.core.records import AdDocument, LinkRecord
 MAX_SHINGLES = 1000
 MAX_LINKS = 300
 MAX_POSTING = 1000
+MAX_POSTING_SITES = 100
 MAX_NETWORK_MEMBERS = 10000
 MAX_NETWORK_LINKS = 500
 MAX_NETWORK_ENTITIES = 200
@@ -45,6 +49,32 @@ MAX_SITE_LINKED = 5000
 SIMILARITY_CACHE = 500000
 
 MEMBER, POSTING, SITE, NETWORK = "member", "posting", "site", "network"
+
+
+PLACEHOLDER_LOCAL_PARTS = frozenset(
+    {"test", "example", "email", "mail", "name", "user", "your", "youremail", "yourname", "noreply",
+     "no-reply", "donotreply", "none", "null", "admin", "abuse", "postmaster", "webmaster"}
+)  # fmt: skip
+_REPEATED_RE = re.compile(r"^(.)\1*$")
+
+
+def placeholder(name: str) -> bool:
+    """A value no advertiser really uses: a phone whose last seven digits are one digit repeated
+    (+49 151 11111111, +1 702 000 0000), an address like test@..., noreply@... or xxx@xxx.com.
+    Such a value is a hub from its first ad: it never links alone."""
+    kind, _, value = name.partition(":")
+    if kind == "phone":
+        digits = re.sub(r"\D", "", value)
+        return len(digits) >= 7 and len(set(digits[-7:])) == 1
+    if kind == "email":
+        local, _, domain = value.casefold().partition("@")
+        host = domain.split(".")[0]
+        return (
+            local in PLACEHOLDER_LOCAL_PARTS
+            or bool(_REPEATED_RE.match(local))
+            or bool(_REPEATED_RE.match(host))
+        )
+    return False
 
 
 def network_id(representative: str) -> str:
@@ -189,7 +219,7 @@ class Linker:
             shingle_hash=zlib.crc32(struct.pack(f"<{len(record.shingles)}I", *record.shingles)),
         )
         self.store.put(MEMBER, key, member)
-        crossed = self._post(key, entities, record.bands)
+        crossed = self._post(key, record.profile_id, entities, record.bands)
         self._link(member)
         roots = {key}
         for posting in crossed:
@@ -236,20 +266,27 @@ class Linker:
         self.store.put(SITE, profile_id, site)
         return self._site_boilerplate(site) != before
 
-    def _post(self, key: str, entities: list[str], bands: list[str]) -> list[dict[str, Any]]:
-        """Add the ad to its postings; returns the entity postings that just became hubs."""
+    def _post(self, key: str, profile_id: str, entities: list[str], bands: list[str]) -> list[dict[str, Any]]:
+        """Add the ad to its postings (and count it for its site); returns the entity postings
+        that just became hubs."""
         names = [*entities, *bands]
         postings = self.store.get(POSTING, names)
         crossed = []
         for name in names:
-            posting = dict(postings.get(name) or {"members": [], "count": 0})
-            if key in posting["members"]:
+            before = postings.get(name) or {"members": [], "count": 0}
+            if key in before["members"]:
                 continue
+            posting = dict(before)
             posting["count"] += 1
             if len(posting["members"]) < MAX_POSTING:
                 posting["members"] = [*posting["members"], key]
-            if not name.startswith("band:") and posting["count"] == self.settings.hub_max_ads + 1:
-                crossed.append(posting)
+            if not name.startswith("band:"):
+                sites = dict(posting.get("sites") or {})
+                if profile_id in sites or len(sites) < MAX_POSTING_SITES:
+                    sites[profile_id] = sites.get(profile_id, 0) + 1
+                posting["sites"] = sites
+                if not self._hubs({name: before}) and self._hubs({name: posting}):
+                    crossed.append(posting)
             self.store.put(POSTING, name, posting)
         return crossed
 
@@ -263,7 +300,11 @@ class Linker:
             if name.startswith("band:"):
                 if posting["count"] <= self.settings.band_max_ads:
                     via_band.update(posting["members"])
-            elif posting["count"] <= self.settings.hub_max_ads and name not in self.hub_values:
+            elif not (
+                name in self.hub_values or placeholder(name) or posting["count"] > self.settings.hub_max_ads
+            ):
+                # a site's line is still a candidate (bounded by hub_max_ads): whether it is one
+                # changes as the site grows, and its links are judged when the network is derived
                 via_entity.update(posting["members"])
         candidates = (via_entity | via_band) - {key}
         others = self.store.get(MEMBER, sorted(candidates))
@@ -343,11 +384,30 @@ class Linker:
             return 0.0
         return len(left & right) / len(left | right)
 
-    def _hub(self, name: str, postings: dict[str, dict[str, Any]]) -> bool:
-        posting = postings.get(name)
-        return name in self.hub_values or (
-            posting is not None and posting["count"] > self.settings.hub_max_ads
-        )
+    def _hubs(self, postings: dict[str, dict[str, Any]]) -> set[str]:
+        """The entity postings that are hubs: configured, placeholders, a site's own line (on
+        many of one site's ads: its support number), or on very many ads."""
+        s = self.settings
+        found = {name for name in postings if name in self.hub_values or placeholder(name)}
+        found |= {
+            name
+            for name, p in postings.items()
+            if not name.startswith("band:") and p["count"] > s.hub_max_ads
+        }
+        busy = {
+            name: {site: n for site, n in (p.get("sites") or {}).items() if n >= s.hub_site_min_ads}
+            for name, p in postings.items()
+            if name not in found and not name.startswith("band:")
+        }
+        wanted = sorted({site for per_site in busy.values() for site in per_site})
+        if wanted:
+            sites = self.store.get(SITE, wanted)
+            for name, per_site in busy.items():
+                if any(
+                    n >= s.hub_site_share * sites.get(site, {}).get("ads", n) for site, n in per_site.items()
+                ):
+                    found.add(name)
+        return found
 
     def verdict(self, shared: list[str], similarity: float, hubs: set[str]) -> Verdict:
         s = self.settings
@@ -380,7 +440,7 @@ class Linker:
         members = self._closure(roots)
         boilerplate = self._boilerplate(m["profile_id"] for m in members.values())
         postings = self.store.get(POSTING, sorted({e for m in members.values() for e in m["entities"]}))
-        hubs = {name for name in postings if self._hub(name, postings)} | self.hub_values
+        hubs = self._hubs(postings) | self.hub_values
         edges: list[tuple[str, str, Verdict, dict[str, Any]]] = []
         entity_sets = {key: set(m["entities"]) for key, m in members.items()}
         for a, member in sorted(members.items()):

@@ -6,8 +6,10 @@ will be reported") mention minors without offering one. The cue words live in in
 (``scope:``) per language; this module only applies them:
 
 * a match is *negated* when a negation cue stands before it in the same clause with at most
-  ``max_words`` words between (one for escalating indicators: "no limits, underage" must still
-  escalate), or a prohibition cue follows it within three words ("minors are not allowed");
+  ``max_words`` words between, or a prohibition cue follows it within three words ("minors are
+  not allowed"). For escalating indicators the words between may only be *fillers* (articles,
+  prepositions, verbs of serving: "I do not see minors", "No atiendo a menores"): "no limits
+  underage girls" offers a minor and must still escalate;
 * a span is *boilerplate* when its sentence holds a legal or disclaimer cue.
 """
 
@@ -30,6 +32,7 @@ class Scope:
     boilerplate: re.Pattern[str]
     name_cues: re.Pattern[str]
     name_terms: frozenset[str]
+    fillers: re.Pattern[str] | None = None
 
 
 def compile_scope(data: dict) -> Scope:
@@ -44,17 +47,22 @@ def compile_scope(data: dict) -> Scope:
         boilerplate=joined("boilerplate"),
         name_cues=re.compile(r"(?<![^\W\d_])(?:" + joined("name_cues").pattern + r")\s*[:\-]?\s*$", re.IGNORECASE),
         name_terms=frozenset(t.lower() for t in data.get("name_terms", [])),
+        fillers=joined("negation_fillers") if data.get("negation_fillers") else None,
     )
 
 
-def negated(scope: Scope, text: str, start: int, end: int, max_words: int) -> bool:
-    """Whether the match text[start:end] is denied or prohibited in its own clause."""
+def negated(scope: Scope, text: str, start: int, end: int, max_words: int, fillers_only: bool = False) -> bool:
+    """Whether the match text[start:end] is denied or prohibited in its own clause; with
+    ``fillers_only`` the words between a negation cue and the match must all be fillers."""
     before = text[max(0, start - MAX_LOOKBACK_CHARS) : start]
     clause_ends = list(_CLAUSE_END.finditer(before))
     if clause_ends:
         before = before[clause_ends[-1].end() :]
     for cue in scope.negation_before.finditer(before):
-        if len(_WORD.findall(before[cue.end() :])) <= max_words:
+        between = _WORD.findall(before[cue.end() :])
+        if len(between) > max_words:
+            continue
+        if not fillers_only or all(scope.fillers and scope.fillers.fullmatch(word) for word in between):
             return True
     after = text[end : end + MAX_LOOKBACK_CHARS]
     clause_end = _AFTER_END.search(after)

@@ -168,3 +168,33 @@ def transformed_copies(image: Image.Image, seed: int) -> list[tuple[str, bytes]]
         ("watermarked, resized to 75%, q=60",
          jpeg(watermark(image).resize((width * 3 // 4, height * 3 // 4), Image.Resampling.LANCZOS), 60)),
     ]  # fmt: skip
+
+
+def photo_copies(count: int) -> list[tuple[int, str, bytes]]:
+    """Photo n as (n, "original", JPEG q=90), then (n, description, bytes) for each of its
+    transformed copies; for every n below ``count``."""
+    items = []
+    for n in range(count):
+        original = photo(n)
+        items += [
+            (n, "original", jpeg(original, 90)),
+            *((n, what, data) for what, data in transformed_copies(original, n)),
+        ]
+    return items
+
+
+def match_figures(hashes: list[tuple[int, str, str]], distance: int) -> tuple[list[bool], list[tuple]]:
+    """From (photo n, description, pHash) as ``photo_copies`` orders them: for each copy whether it
+    is within ``distance`` bits of its original, and every pair of different photos (originals or
+    copies) within ``distance`` bits: false matches."""
+    from pipelines.images import hamming
+
+    originals = {n: h for n, what, h in hashes if what == "original"}
+    matched = [hamming(h, originals[n]) <= distance for n, what, h in hashes if what != "original"]
+    false = [
+        (n, m, what)
+        for n, what, h in hashes
+        for m, other in originals.items()
+        if m != n and (what != "original" or m > n) and hamming(h, other) <= distance
+    ]
+    return matched, false

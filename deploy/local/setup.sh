@@ -2,7 +2,8 @@
 # Installs everything Vigil needs on a fresh Debian/Ubuntu machine; safe to run again.
 #   - Debian packages: tor, chromium, maven, a JDK (Kafka needs >= 17; Elasticsearch 9 needs >= 21),
 #     tesseract-ocr with the traineddata of the ad languages (image worker, docs/images.md),
-#     DejaVu fonts (the generated test images), postgresql (the schedulers' shared database in tests)
+#     DejaVu fonts (the generated test images), strace (the test that no image touches the disk),
+#     postgresql (the schedulers' shared database in tests)
 #   - a virtualenv with the project and its dev tools
 #   - Kafka and Elasticsearch from Maven Central (cached in ~/.m2 and the state directory), and
 #     SeaweedFS (the local S3 server) built from its Go module (needs go; cached in the state directory)
@@ -32,7 +33,7 @@ OCR_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-nl
 if [ "$RUNTIME" -eq 1 ]; then
   APT_PACKAGES=(tor chromium privoxy curl ca-certificates "${OCR_PACKAGES[@]}")
 else
-  APT_PACKAGES=(tor chromium maven privoxy postgresql curl ca-certificates "${OCR_PACKAGES[@]}" fonts-dejavu-core fonts-dejavu-extra)
+  APT_PACKAGES=(tor chromium maven privoxy postgresql curl ca-certificates "${OCR_PACKAGES[@]}" fonts-dejavu-core fonts-dejavu-extra strace)
 fi
 
 missing=()

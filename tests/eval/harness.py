@@ -29,7 +29,9 @@ from vigil.app.demo.dig_sample import data_dir  # noqa: E402 - the repository is
 
 DATA = Path(__file__).resolve().parent / "data"
 FLOORS = {"phone": 0.97, "age": 0.95, "handle": 0.95}
-SETS = ("phones", "ads", "decoys")
+# heldout.jsonl: written by hand from the class list (not by generate.py) and measured
+# before the rules were changed for it; its classes are prefixed "heldout_"
+SETS = ("phones", "ads", "decoys", "heldout")
 DIG = data_dir()
 
 
@@ -106,13 +108,15 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     totals = {kind: Tally() for kind in FLOORS}
     by_class: dict[str, Tally] = defaultdict(Tally)
     by_language: dict[str, Tally] = defaultdict(Tally)
+    by_set: dict[str, Tally] = defaultdict(Tally)
     misses = []
     for item in items:
         record = records[item["id"]]
         found_phones, gold_phones = set(record["phones"]), set(item["phones"])
         totals["phone"].add(found_phones, gold_phones)
+        by_set["heldout" if item["class"].startswith("heldout_") else "generated"].add(found_phones, gold_phones)
         by_class[item["class"]].add(found_phones, gold_phones)
-        if item["class"] not in ("decoy",):
+        if not item["class"].endswith("decoy"):
             by_language[item["language"] or "-"].add(found_phones, gold_phones)
         if "ages" in item:
             totals["age"].add(set(record["ages"]), set(item["ages"]))
@@ -127,6 +131,8 @@ def own_sets(verbose: bool) -> dict[str, Tally]:
     print(f"project sets: {len(items)} items ({', '.join(f'{n} {len(load(n))}' for n in SETS)})")
     for kind, tally in totals.items():
         print(tally.line(kind + "s"))
+    for name, tally in sorted(by_set.items()):
+        print(tally.line(f"phones, {name} sets"))
     print(" phones per obfuscation class:")
     for cls in sorted(by_class):
         print(by_class[cls].line(cls))
@@ -182,7 +188,8 @@ def dig_oracle() -> list[str] | None:
     print(counted.line("phones, deobf bodies (50, by value)"))
     print(ages.line("ages, ads + bodies (by value)"))
     escalated = [key for key, record in records.items() if record["escalate"]]
-    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)} {escalated or ''}")
+    print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)}"
+          f" = {1000 * len(escalated) / len(records):.1f} per 1,000 {escalated or ''}")  # fmt: skip
     return [records[f"body{i}"]["text"] for i in range(len(bodies))] + [records[f"ad{ad['id']}"]["text"] for ad in ads]
 
 

@@ -178,7 +178,9 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
             analysed = all(docs.get(k, {}).get("images") for k in keys)
             return analysed and all(_handled(logs["images"], k) for k in ("images-board:4", "images-onion:9"))
 
-        assert wait_for(done, timeout=240, interval=2), logs["images"].read_text()[-5000:]
+        assert wait_for(done, timeout=240, interval=2), "\n".join(
+            f"--- {name}.log\n{path.read_text(errors='replace')[-3000:]}" for name, path in logs.items()
+        )
 
         def networks() -> list[str | None]:
             found = _ads(es, settings.es.indices.ads)
@@ -235,3 +237,60 @@ def test_images_become_ocr_phones_and_photo_links_and_the_canary_sees_nothing(vi
     shown = vigil_env.run("entity", shared, "--type", "image", "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["total_ads"] == 2
+
+
+def test_an_ad_escalated_in_an_earlier_version_or_during_its_fetch_gets_no_image_request(vigil_env, tmp_path):
+    """On the real Elasticsearch, without workers: the image handler refuses an ad whose current
+    version is clean but an earlier one was escalated (vigil-ad-versions), and an ad escalated
+    while its first image was being fetched gets no request for the next one, and nothing written."""
+    from pipelines.image_worker import ImageHandler, Profiles
+    from vigil.core.elastic import client
+    from vigil.core.records import AdDocument, AdEvent, AdVersion, doc_id, version_id
+
+    settings = vigil_env.settings
+    indices = settings.es.indices
+    es = client(settings.es)
+    hits: Counter = Counter()
+    canary = LocalHTTPServer(canary_handler(hits), name="canary").start()
+    canary_url = f"http://127.0.0.1:{canary.port}"
+    during = "images-board:during"
+
+    class Board(board_handler({})):
+        def do_GET(self):  # noqa: N802
+            if self.path == "/img/photo-a.jpg":  # the enrich worker escalates the ad meanwhile
+                es.update(index=indices.ads, id=doc_id(during), doc={"escalate": True}, refresh=True)
+            super().do_GET()
+
+    board = LocalHTTPServer(Board, name="image-board").start()
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    write_profile(profiles, {
+        "id": "images-board", "start_urls": [f"http://127.0.0.1:{board.port}/"], "ads": {"url_regex": r"/ad/\d+$"},
+        "allow_private_network": True, "images": {}, "politeness": {"download_delay": 0},
+    })  # fmt: skip
+    edited = "images-board:edited"
+    ads = {
+        edited: [f"{canary_url}/img/edited.jpg"],
+        during: [f"http://127.0.0.1:{board.port}/img/photo-a.jpg", f"{canary_url}/img/during.jpg"],
+    }
+    try:
+        for key, urls in ads.items():
+            url = f"http://127.0.0.1:{board.port}/ad/{key}"
+            ad = AdDocument(ad_key=key, profile_id="images-board", url=url, canonical_url=url, image_urls=urls)
+            es.index(index=indices.ads, id=doc_id(key), document=ad.model_dump(mode="json"), refresh=True)
+        # the edited ad's first version raised the flag; its current text does not
+        first = AdVersion(ad_key=edited, profile_id="images-board", content_hash="v1", url="http://x", escalate=True)
+        es.index(index=indices.ad_versions, id=version_id(edited, 1, "v1"), document=first.model_dump(mode="json"),
+                 refresh=True)  # fmt: skip
+        handler = ImageHandler(settings, es, Profiles(profiles, 30))
+        outcomes = {
+            key: handler.handle(AdEvent(event_type="ad.changed", ad_key=key, profile_id="images-board", url="http://x"))
+            for key in ads
+        }
+    finally:
+        board.stop()
+        canary.stop()
+    assert outcomes == {edited: "skipped_escalated", during: "skipped_escalated"}
+    assert sum(hits.values()) == 0, f"the canary was asked for {dict(hits)}"
+    stored = es.get(index=indices.ads, id=doc_id(during))["_source"]
+    assert stored["escalate"] and not stored["images"] and not stored["ocr_text"]

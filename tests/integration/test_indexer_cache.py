@@ -55,3 +55,57 @@ def test_stale_memory_costs_a_conflict_not_a_lost_update(vigil_env):
         assert entity["ad_count"] == 2 and sorted(entity["ad_keys"]) == ["site:1", "site:2"]
     finally:
         es.close()
+
+
+def test_an_ad_created_unread_is_announced_after_its_create_and_never_lost(vigil_env):
+    """A new ad is created without a read and announced once the create succeeded; an announcement
+    that failed (Kafka down) or never happened (the worker died) is made again when the record
+    comes back, to the same worker or to another one; any other record of the ad is no new ad."""
+    settings = vigil_env.settings
+    es = client(settings.es)
+    ads_alias = settings.es.indices.ads
+    announced: list[tuple[str, str, bool]] = []
+
+    def before_write(outcomes):
+        for o in outcomes:
+            exists = es.exists(index=ads_alias, id=doc_id(o.observation.doc.ad_key), realtime=True).body
+            announced.append((o.observation.doc.ad_key, o.status, exists))
+
+    def failing(outcomes):
+        if any(o.status == "new" for o in outcomes):
+            raise ConnectionError("Kafka is down")
+
+    try:
+        one = Indexer(es, settings.es.indices)
+        with pytest.raises(ConnectionError):
+            one.index([Observation(ad("r1", T0))], before_write=failing)
+        assert es.exists(index=ads_alias, id=doc_id("site:1")).body, "the create went through"
+
+        result = one.index([Observation(ad("r1", T0))], before_write=before_write)
+        assert [o.status for o in result.outcomes] == ["new"]
+        assert announced == [("site:1", "new", True)], "announced after the create, not before"
+
+        restarted = Indexer(es, settings.es.indices)
+        assert statuses(restarted, ad("r1", T0)) == {"site:1": "new"}, "a died worker's ad.new comes again"
+        assert statuses(restarted, ad("r1", T0)) == {"site:1": "duplicate"}
+        announced.clear()
+        result = restarted.index(
+            [Observation(ad("r2", T0 + timedelta(hours=1), text="new text"))], before_write=before_write
+        )
+        assert [o.status for o in result.outcomes] == ["changed"]
+        assert announced == [("site:1", "changed", True)]
+        assert statuses(Indexer(es, settings.es.indices), ad("r1", T0)) == {"site:1": "duplicate"}
+
+        twice = Indexer(es, settings.es.indices)
+        assert statuses(
+            twice, ad("r5", T0, key="site:5"), ad("r6", T0 + timedelta(hours=1), key="site:5")
+        ) == {"site:5": "seen"}
+        stored = es.get(index=ads_alias, id=doc_id("site:1"))["_source"]
+        assert (
+            stored["seen_count"] == 2
+            and stored["record_ids"] == ["r1", "r2"]
+            and stored["text"] == "new text"
+        )
+        assert es.get(index=ads_alias, id=doc_id("site:5"))["_source"]["seen_count"] == 2
+    finally:
+        es.close()

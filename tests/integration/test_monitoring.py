@@ -570,3 +570,45 @@ def test_a_crawl_that_cannot_run_is_recorded_as_failed(vigil_env, tmp_path, proc
     for key in ("evil", "dotdot"):
         assert "only name profile files inside the profiles directory" in failed(key)[0]["message"]
     assert "127.0.0.1:9" not in worker.log_path.read_text()
+
+
+@pytest.mark.timeout(240)
+def test_crawl_counters_and_tor_gauges_reach_the_crawl_workers_metrics(vigil_env, tmp_path, processes):
+    """Counters a crawl increments in the worker's child process (pages fetched, by profile and
+    network) are served on the crawl worker's own /metrics, and its periodic check keeps a Tor
+    gauge for every configured instance, reachable or not."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from vigil.core.kafka import producer
+    from vigil.core.records import CrawlJob
+    from vigil.core.tor.control import instance_name
+
+    config = configure(vigil_env, tmp_path, tor={"health_interval_seconds": 1})
+    metrics_port = free_port()
+    config["metrics_port"] = metrics_port
+    vigil_env.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    settings = vigil_env.settings
+    with FixtureSite(real_ads=False) as site:
+        (tmp_path / "profiles" / "board.yaml").write_text(yaml.safe_dump(board_profile(site), sort_keys=False))
+        client = producer(settings.kafka)
+        job = CrawlJob(profile_id="board", reason="test")
+        client.send(settings.kafka.topics.crawl_jobs, key=b"board", value=job.to_bytes()).get(30)
+        client.close()
+        worker = Process(vigil_env, "crawl", "worker", "crawl")
+        processes.append(worker)
+        assert wait_for(lambda: finished(settings, "board"), timeout=150), worker.tail()
+    pages = finished(settings, "board")[0]["pages"]
+    assert pages >= 9
+
+    def fetched() -> float | None:
+        for family in text_string_to_metric_families(scrape(metrics_port)):
+            for sample in family.samples:
+                if sample.name == "vigil_pages_fetched_total" and sample.labels.get("profile") == "board":
+                    assert sample.labels["network"] == "clearnet", sample
+                    return sample.value
+        return None
+
+    assert wait_for(lambda: fetched() == pages, timeout=30), (pages, fetched(), worker.tail())
+    gauges = scrape(metrics_port)
+    for instance in settings.tor.instances:
+        assert f'vigil_tor_bootstrap_percent{{instance="{instance_name(instance)}"}}' in gauges

@@ -63,6 +63,15 @@ class Procs:
             f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for _, log in self.started
         )
 
+    def wait_started(self, timeout: float = 400) -> None:
+        """Every worker is consuming (loading the analysers takes minutes on a loaded machine,
+        which must not eat the time the linking itself is given)."""
+        assert wait_for(
+            lambda: all("consumer started" in log.read_text(errors="replace") for _, log in self.started),
+            timeout=timeout,
+            interval=1,
+        ), self.logs()
+
     def stop(self) -> None:
         for proc, _ in self.started:
             if proc.poll() is None:
@@ -164,6 +173,7 @@ def test_network_grows_across_sites_and_countries_and_alerts_once(vigil_env, pro
         procs.start(vigil_env.env, "worker", "enrich", "--group", "n-enrich")
         procs.start(vigil_env.env, "worker", "networks")
         procs.start(vigil_env.env, "worker", "alerts", "--rules", str(rules))
+        procs.wait_started()
         phone = "Ruf an: 0151 2345 6789, nur SMS"
         send(settings, [
             page("board-de", "DE", "de-1", "Lena 23 neu in Berlin",
@@ -210,11 +220,22 @@ def test_network_grows_across_sites_and_countries_and_alerts_once(vigil_env, pro
         shown = vigil_env.run("network", nid)
         assert shown.returncode == 0, shown.stderr
         assert "board-nl" in shown.stdout and "+4915123456789" in shown.stdout
+        for part in ("size over time", "links and their evidence", "DE, NL", "shares phone:+4915123456789"):
+            assert part in shown.stdout, (part, shown.stdout)
         by_value = vigil_env.run("network", "0151 2345 6789", "--region", "DE", "--json")
         assert json.loads(by_value.stdout)["network_id"] == nid
     finally:
         server.shutdown()
         es.close()
+
+
+def assigned(log: Path) -> list[int]:
+    """The partitions a worker holds after its latest rebalance, from its JSON log."""
+    held: list[int] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"partitions assigned"' in line:
+            held = json.loads(line).get("partitions", [])
+    return held
 
 
 def corpus_pages() -> list[RawPage]:
@@ -232,7 +253,6 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
 
     first = vigil_env.settings
     pages = corpus_pages()
-    send(first, pages)
     data = yaml.safe_load(vigil_env.config_path.read_text())
     replay = {
         **data,
@@ -249,9 +269,17 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
     try:
         procs.start(vigil_env.env, "worker", "enrich", "--group", "one-enrich")
         procs.start(vigil_env.env, "worker", "networks")
-        for _ in range(2):
+        two_enrich = [
             procs.start(replay_env, "worker", "enrich", "--group", "two-enrich", "--batch-size", "10")
+            for _ in range(2)
+        ]
         procs.start(replay_env, "worker", "networks")
+        procs.wait_started()
+        # both enrich workers of the second pipeline hold partitions before the pages arrive
+        two_logs = [log for proc, log in procs.started if proc in two_enrich]
+
+        assert wait_for(lambda: all(assigned(log) for log in two_logs), timeout=120, interval=1), procs.logs()
+        send(first, pages)
 
         def settled(settings) -> bool:
             found = ad_networks(es, settings.es.indices.ads)
@@ -267,6 +295,16 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         one = ad_networks(es, first.es.indices.ads)
         two = ad_networks(es, second.es.indices.ads)
         assert one == two
+        assert all("batch handled" in log.read_text(errors="replace") for log in two_logs), (
+            "both enrich workers of the second pipeline handled pages"
+        )
+        keep = ("size", "members", "countries", "sites", "entities")
+
+        def summary(settings) -> dict[str, dict]:
+            found = network_docs(es, settings.es.indices.networks)
+            return {nid: {f: doc[f] for f in keep} for nid, doc in found.items()}
+
+        assert summary(first) == summary(second)
         sizes = sorted(
             (n["size"] for n in network_docs(es, first.es.indices.networks).values()), reverse=True
         )
@@ -275,4 +313,43 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         for alias in second.es.indices.model_dump().values():
             if es.indices.exists_index_template(name=alias):
                 es.indices.delete_index_template(name=alias)
+        es.close()
+
+
+def test_report_lists_the_largest_cross_border_networks_first(vigil_env, tmp_path):
+    """The HTML report's network table reads vigil-networks: cross-border first, largest first."""
+    from vigil.app.analyst.overview import top_networks
+    from vigil.core.elastic import client
+
+    settings = vigil_env.settings
+    alias = settings.es.indices.networks
+    es = client(settings.es)
+    try:
+        for nid, size, countries in (
+            ("net-domestic-big", 40, ["DE"]),
+            ("net-cross-small", 3, ["DE", "FR", "NL"]),
+            ("net-cross-big", 12, ["DE", "NL"]),
+        ):
+            es.index(
+                index=alias,
+                id=nid,
+                document={
+                    "network_id": nid, "size": size, "countries": countries, "country_count": len(countries),
+                    "cross_border": len(countries) > 1, "sites": ["s"], "site_count": 1,
+                    "first_seen": "2026-11-01T00:00:00+00:00", "last_seen": "2026-11-02T00:00:00+00:00",
+                },
+            )  # fmt: skip
+        es.indices.refresh(index=alias)
+        assert [n["network_id"] for n in top_networks(es, alias)] == [
+            "net-cross-big",
+            "net-cross-small",
+            "net-domestic-big",
+        ]
+        out = tmp_path / "report.html"
+        made = vigil_env.run("report", "--out", out)
+        assert made.returncode == 0, made.stderr
+        html = out.read_text()
+        table = html[html.index('id="networks"') :]
+        assert table.index("net-cross-big") < table.index("net-cross-small") < table.index("net-domestic-big")
+    finally:
         es.close()

@@ -37,6 +37,12 @@ def ages(text: str) -> list[int]:
         ("Возраст: 25", [25]),
         ("girls eighteen to twenty five", [18, 25]),
         ("sixteen years old girl", [16]),
+        ("I'm nineteen :) call me", [19]),
+        ("I'm 21 ;-)", [21]),
+        ("I'm 30 minutes away", []),
+        ("Chica de 17 años", [17]),
+        ("fată de 19 ani", [19]),
+        ("lucrez de 10 ani aici", []),
     ],
 )
 def test_stated_ages(text, expected):

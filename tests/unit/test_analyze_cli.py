@@ -64,11 +64,33 @@ def test_unreadable_input_exits_2_naming_the_file(tmp_path):
 
 
 def test_the_installed_command_runs_without_the_stack(tmp_path):
+    """Kafka and Elasticsearch point at a closed port: stdin and a folder are still analysed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VIGIL_HOME": str(tmp_path / "home"),
            "VIGIL_KAFKA_BOOTSTRAP": "127.0.0.1:1", "VIGIL_ES_URL": "http://127.0.0.1:1"}  # fmt: skip
+    command = [sys.executable, "-c", "from vigil.app.cli import main; main()", "analyze"]
     done = subprocess.run(
-        [sys.executable, "-c", "from vigil.app.cli import main; main()", "analyze", "-", "--json", "--country", "US"],
+        [*command, "-", "--json", "--country", "US"],
         input="call 702-555-1234", capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["phones"] == ["+17025551234"]
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "ad.html").write_text(AD, encoding="utf-8")
+    (folder / "bad.bin").write_bytes(b"\x00\x01")
+    done = subprocess.run(
+        [*command, str(folder), "--json", "--country", "US"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 2 and f"{folder / 'bad.bin'}: binary content" in done.stderr
+    assert [r["phones"] for r in records(done.stdout)] == [["+17025551234"]]
+
+
+def test_the_configured_limits_apply_as_in_the_enrich_worker():
+    """The command loads the worker's analyser: `limits.text_chars` bounds what it reads."""
+    text = "x " * 1500 + "call 702-555-1234"
+    result = CliRunner().invoke(app, ["analyze", "-", "--json", "--country", "US"], input=text,
+                                env={"VIGIL_LIMITS_TEXT_CHARS": "1000"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert records(result.stdout)[0]["phones"] == []
+    assert records(run("-", "--json", "--country", "US", stdin=text).stdout)[0]["phones"] == ["+17025551234"]

@@ -27,21 +27,29 @@ class StaticProfiles:
 
 
 class OneAd:
-    """The few Elasticsearch calls the handler makes for one stored ad."""
+    """The few Elasticsearch calls the handler makes for one stored ad: each read returns the next
+    of ``sources`` (the last one stays), ``escalated_versions`` is what the versions index counts."""
 
-    def __init__(self, source):
-        self.source = source
+    def __init__(self, *sources, escalated_versions: int = 0):
+        self.sources = list(sources)
+        self.escalated_versions = escalated_versions
 
     def options(self, **_):
         return self
 
     def get(self, **_):
-        return {"found": True, "_index": "ads-1", "_seq_no": 1, "_primary_term": 1, "_source": self.source}
+        source = self.sources.pop(0) if len(self.sources) > 1 else self.sources[0]
+        return {"found": True, "_index": "ads-1", "_seq_no": 1, "_primary_term": 1, "_source": source}
+
+    def count(self, index, query, **_):
+        assert index == Settings().es.indices.ad_versions
+        assert {"term": {"escalate": True}} in query["bool"]["filter"]
+        return {"count": self.escalated_versions}
 
 
-def handler(profile: dict | None, source: dict | None = None) -> ImageHandler:
+def handler(profile: dict | None, source: dict | None = None, es: OneAd | None = None) -> ImageHandler:
     profiles = StaticProfiles(parse_profile(profile) if profile else None)
-    return ImageHandler(Settings(), OneAd(source or {}), profiles, fetcher=NoFetch())
+    return ImageHandler(Settings(), es or OneAd(source or {}), profiles, fetcher=NoFetch())
 
 
 def event(**fields) -> AdEvent:
@@ -67,3 +75,14 @@ INDEXED = {"network": "clearnet", "escalate": False, "image_urls": ["http://x/1.
 )
 def test_refusals_come_before_any_request(profile, ev, source, outcome):
     assert handler(profile, source).handle(ev) == outcome
+
+
+def test_an_ad_escalated_in_an_earlier_version_is_refused():
+    """An edit that drops the words that raised the flag does not make the ad's images fetchable."""
+    assert handler(ENABLED, es=OneAd(INDEXED, escalated_versions=1)).handle(event()) == "skipped_escalated"
+
+
+def test_the_flag_is_read_again_at_fetch_time():
+    """Escalated between the decision and the request: the request is not made."""
+    es = OneAd(INDEXED, {**INDEXED, "escalate": True})
+    assert handler(ENABLED, es=es).handle(event()) == "skipped_escalated"

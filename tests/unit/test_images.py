@@ -5,9 +5,14 @@ enrich worker keeping the image worker's findings. Needs Debian's tesseract-ocr 
 from __future__ import annotations
 
 import io
-import itertools
+import os
 import random
+import re
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -18,17 +23,17 @@ from pipelines.images import (
     ImageRejected,
     analyse,
     decode,
-    hamming,
     hash_bands,
     image_entities,
     perceptual_hash,
 )
 from pipelines.indexer import merge_ad
 from pipelines.regions import candidate_regions
-from tests.image_samples import jpeg, phone_images, photo, png, transformed_copies
+from tests.image_samples import jpeg, match_figures, phone_images, photo, photo_copies, png
 from vigil.core.records import AdDocument, Entity
 
 MAX_PIXELS = 40_000_000
+REPO = Path(__file__).resolve().parents[2]
 PHONE_SAMPLES = 40
 PHOTOS = 30
 
@@ -48,24 +53,19 @@ def test_ocr_reads_phone_numbers_from_generated_banners():
 
 
 def test_transformed_copies_match_and_different_photos_never_do():
-    originals = [photo(seed) for seed in range(PHOTOS)]
-    hashes = [perceptual_hash(decode(jpeg(p, 90), MAX_PIXELS)) for p in originals]
-    copies = [
-        (n, what, perceptual_hash(decode(data, MAX_PIXELS)))
-        for n, original in enumerate(originals)
-        for what, data in transformed_copies(original, n)
-    ]
-    matched = [hamming(h, hashes[n]) <= MATCH_DISTANCE for n, _, h in copies]
+    items = photo_copies(PHOTOS)
+    hashes = [(n, what, perceptual_hash(decode(data, MAX_PIXELS))) for n, what, data in items]
+    matched, false = match_figures(hashes, MATCH_DISTANCE)
     rate = sum(matched) / len(matched)
-    false_originals = [(a, b) for a, b in itertools.combinations(range(PHOTOS), 2)
-                       if hamming(hashes[a], hashes[b]) <= MATCH_DISTANCE]  # fmt: skip
-    false_copies = [(n, m, what) for n, what, h in copies for m in range(PHOTOS)
-                    if m != n and hamming(h, hashes[m]) <= MATCH_DISTANCE]  # fmt: skip
-    print(f"perceptual match {rate:.3f} on {len(copies)} copies; false matches {len(false_originals) + len(false_copies)}")
+    print(f"perceptual match {rate:.3f} on {len(matched)} copies; false matches {len(false)}")
+    copies = [(n, what, h) for n, what, h in hashes if what != "original"]
     assert rate >= 0.95, [(n, what) for (n, what, _), ok in zip(copies, matched, strict=True) if not ok]
-    assert not false_originals and not false_copies
+    assert not false
     # the copies also link through the canonical value: the nearest candidate is their original
-    assert all(closest(h, hashes) == hashes[n] for (n, _, h), ok in zip(copies, matched, strict=True) if ok)
+    originals = [h for _, what, h in hashes if what == "original"]
+    assert all(
+        closest(h, originals) == originals[n] for (n, _, h), ok in zip(copies, matched, strict=True) if ok
+    )
 
 
 def test_hash_bands_find_every_hash_within_the_match_distance():
@@ -139,3 +139,41 @@ def test_enrich_merge_keeps_the_image_workers_findings():
     assert again["phones"] == ["+31600000001", "+31612345678"]
     assert [e["value"] for e in again["entities"] if e.get("source") == "image"] == ["+31612345678", "8f373714acfcf4d0"]
     assert AdDocument.model_validate(again).images[0].link == "8f373714acfcf4d0"
+
+
+# Every system call that can create or change a file, and the open flags that can write.
+FILE_WRITES = "open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink," \
+    "symlinkat,unlink,unlinkat,truncate,ftruncate,mknod,mknodat"
+WRITE_FLAGS = re.compile(r"O_WRONLY|O_RDWR|O_CREAT|O_TMPFILE|O_TRUNC|O_APPEND")
+CALL = re.compile(r"^\d+\s+(\w+)\(")
+ANALYSE_FROM_STDIN = """
+import sys
+from pipelines.images import analyse
+for data in sys.stdin.buffer.read().split(b"--next-image--"):
+    facts = analyse("http://x/i", data, max_pixels=40_000_000, language="nl")
+    print(facts.phash, facts.ocr_text)
+"""
+
+
+def test_no_image_byte_touches_the_disk(tmp_path):
+    """The whole analysis (decode, hashes, preprocessing, Tesseract) of a banner and a photo, in a
+    process traced with every child (strace -f): no file is opened for writing, created, renamed or
+    removed anywhere (/tmp included), and the temp directory it is given stays empty."""
+    strace = shutil.which("strace")
+    assert strace, "strace is missing: deploy/local/setup.sh installs it"
+    images = phone_images(1)[0].data + b"--next-image--" + jpeg(photo(5), 80)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    trace = tmp_path / "trace.txt"
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [strace, "-f", "-qq", "-e", "signal=none", "-e", f"trace={FILE_WRITES}", "-o", str(trace), sys.executable, "-c", ANALYSE_FROM_STDIN],
+        input=images, capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert "0612345678" in done.stdout.decode().replace(" ", ""), done.stdout  # Tesseract did run
+    calls = [(m.group(1), line) for line in trace.read_text().splitlines() if (m := CALL.match(line))]
+    assert any("tessdata" in line for _, line in calls), "the trace did not follow Tesseract"
+    writes = [line for name, line in calls if not name.startswith("open") or WRITE_FLAGS.search(line)]
+    assert not writes, writes
+    assert not list(temp.iterdir())

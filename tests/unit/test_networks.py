@@ -100,11 +100,12 @@ def test_configured_hub_value_never_links_alone():
 def test_a_weak_text_link_does_not_merge_two_large_networks():
     settings = NetworksSettings(large_network=3, strong_similarity=0.95, weak_similarity=0.4)
     base = words(7, 60)
-    left = [record(f"l{i}", words(200 + i), phone=["+4915100000001"]) for i in range(3)]
-    right = [record(f"r{i}", words(300 + i), phone=["+4915100000002"]) for i in range(3)]
+    # each ad on its own site: neither phone is a site's own line
+    left = [record(f"l{i}", words(200 + i), site=f"l{i}", phone=["+4915100000001"]) for i in range(3)]
+    right = [record(f"r{i}", words(300 + i), site=f"r{i}", phone=["+4915100000002"]) for i in range(3)]
     # one ad of each network shares most of its text with the other: a weak link only
-    left.append(record("l3", base[:50] + words(400, 15), phone=["+4915100000001"]))
-    right.append(record("r3", base[:50] + words(401, 15), phone=["+4915100000002"]))
+    left.append(record("l3", base[:50] + words(400, 15), site="l3", phone=["+4915100000001"]))
+    right.append(record("r3", base[:50] + words(401, 15), site="r3", phone=["+4915100000002"]))
     linker = Linker(MemoryStore(), settings)
     for r in left + right:
         linker.observe(r)
@@ -227,3 +228,61 @@ def test_a_value_an_ad_no_longer_names_stops_linking_it():
     assert linked.assignments["b"] == network_id("a")
     unlinked = linker.observe(record("b", words(2), day=1))  # the image worker found it to be a hub
     assert unlinked.assignments["b"] == network_id("b") and network_id("a") in unlinked.removed
+
+
+def test_a_placeholder_value_never_links_alone():
+    from pipelines.networks import placeholder
+
+    assert placeholder("phone:+4915111111111") and placeholder("email:test@example.com")
+    assert placeholder("email:xxx@xxx.com") and not placeholder("email:lena.k@mail.de")
+    assert not placeholder("phone:+4915123456789"), "a real-looking number links"
+    found = observe_all(
+        [record("a", words(1), phone=["+4915111111111"]), record("b", words(2), phone=["+4915111111111"])]
+    )
+    assert found["a"] != found["b"]
+    twin = words(1)
+    twin[3] = "changed"
+    found = observe_all(
+        [record("a", words(1), phone=["+4915111111111"]), record("b", twin, phone=["+4915111111111"])]
+    )
+    assert found["a"] == found["b"], "with similar text as a second signal it links"
+
+
+def test_a_sites_own_support_number_is_a_hub_below_hub_max_ads():
+    """A small site prints its support line on every ad: far fewer ads than hub_max_ads, yet the
+    unrelated ads it sits on are not one network; a network's phone on a few of them still links."""
+    support = "+4930222333"
+    records = [record(f"ad{i:02d}", words(600 + i), site="small", phone=[support]) for i in range(12)]
+    records += [
+        record("n1", words(700), site="small", phone=[support, "+4915100000009"]),
+        record("n2", words(701), site="other", country="NL", phone=["+4915100000009"]),
+    ]
+    settings = NetworksSettings()
+    assert len(records) < settings.hub_max_ads
+    found = observe_all(records, settings)
+    assert len({found[f"ad{i:02d}"] for i in range(12)}) == 12
+    assert found["n1"] == found["n2"] != found["ad00"]
+
+
+def test_eval_fails_below_its_floors(capsys):
+    from eval.networks import main
+
+    small = ["--networks", "6", "--unrelated", "20"]
+    assert main(small) == 0
+    assert main([*small, "--min-precision", "1.01"]) == 1
+    assert "below the floor: precision" in capsys.readouterr().err
+
+
+def test_a_harder_corpus_keeps_precision():
+    scores = evaluate(
+        seed=13, networks=20, unrelated=300, stock_phrases=8, phone_change=0.5, extra_sites=12, edit_rate=0.05
+    )
+    assert scores.precision >= 0.95, scores
+
+
+def test_dig_check_skips_cleanly_without_the_data(monkeypatch, tmp_path, capsys):
+    import eval.dig_networks as dig
+
+    monkeypatch.setattr(dig, "DIG", tmp_path / "absent")
+    assert dig.main([]) == 0
+    assert "skipped" in capsys.readouterr().out

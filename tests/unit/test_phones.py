@@ -268,3 +268,36 @@ def test_leetspeak_and_misspelled_number_words(text, region, expected):
 @pytest.mark.parametrize("text", ["call 3rd 4th 10am mp3 h3ll0 covid19 34D", "7o 2nite b4 gr8 x264"])
 def test_words_with_digits_are_not_numbers(text):
     assert e164s(text, ("US", "GB", "NL")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("3 hundred 5 four 1 2 seventy seven eighty nine", "US", "+13054127789"),
+        ("212 nine hundred seventy four 8 thousand 1 hundred 30", "US", "+12129748130"),
+        ("seiscientos doce trescientos cuarenta y cinco seiscientos setenta y ocho", "ES", "+34612345678"),
+        ("seis quinientos cuarenta y cinco doscientos diez y siete ochenta", "ES", None),
+        ("nove doze trezentos e quarenta e cinco seiscentos e setenta e oito", "PT", "+351912345678"),
+        ("pięćset dwanaście trzysta czterdzieści pięć sześćset siedemdziesiąt osiem", "PL", "+48512345678"),
+        ("zero șapte sute douăzeci și doi o sută douăzeci și trei patru sute cincizeci și șase", "RO", "+40722123456"),
+        ("tre quattro sette, cento ventitré, quattro cinque sei sette", "IT", "+393471234567"),
+    ],
+)
+def test_hundreds_in_every_language_and_digits_after_a_magnitude(text, region, expected):
+    """Whole-hundred words ("seiscientos", "trezentos", "trzysta", "șapte sute", "o sută") are values
+    of their own, never multiplied by the number before them; one or two digits after a magnitude
+    complete it ("3 hundred 5" = 305)."""
+    assert e164s(text, region) == ([expected] if expected else [])
+
+
+def test_german_and_dutch_tens_do_not_take_a_following_digit():
+    """Units come first in German and Dutch ("einundsiebzig"): "siebzig eins" is 70 then 1."""
+    assert e164s("null einhundertsiebzig eins zwei drei vier fünf sechs sieben", "DE") == ["+491701234567"]
+    assert e164s("nul zes twintig een twee drie vier vijf zes", "NL") == ["+31620123456"]
+    assert e164s("seven oh two three eighty six forty four seventeen", "US") == ["+17023864417"]
+
+
+def test_a_glued_country_code_of_a_region_sharing_it_is_read():
+    """+44 7911 … is Guernsey's in phonenumbers' metadata: still a GB board's number."""
+    assert e164s("call 447911123456", "GB") == ["+447911123456"]
+    assert e164s("call 447911123456", "US") == []

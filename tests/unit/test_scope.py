@@ -104,3 +104,55 @@ def test_a_stated_minor_age_escalates_next_to_a_disclaimer():
 )
 def test_minor_as_a_statement_about_the_person(text, escalates):
     assert score(match_indicators(Findings(text=text)))[2] is escalates
+
+
+def escalates(text: str) -> bool:
+    """Escalation of a text with its stated ages read as enrichment reads them."""
+    from pipelines.ages import find_ages
+
+    ages = tuple((m.age, Span(text=text[m.start : m.end], start=m.start, end=m.end)) for m in find_ages(text))
+    return score(match_indicators(Findings(text=text, ages=ages)))[2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I do not see minors. Age: 24.",
+        "minors will not be served",
+        "Report any ad that involves minors or human trafficking.",
+        "Deze site is alleen voor volwassenen van 18 jaar of ouder. Minderjarigen niet toegestaan.",
+        "Niet voor minderjarigen. 21 jaar.",
+        "Das Angebot richtet sich ausschließlich an Volljährige. Minderjährige haben keinen Zutritt.",
+        "Je ne reçois pas de mineurs. 25 ans.",
+        "No atiendo a menores de edad. 24 años.",
+        "Ciao sono Lolita, 23 anni. Vietato l'accesso ai minori di 18 anni.",
+        "Serwis wyłącznie dla osób pełnoletnich. Nie przyjmuję nieletnich.",
+        "Site interzis minorilor. Nu accept minori. 23 ani.",
+        "Proibida a entrada de menores de idade. Não atendo menores. 22 anos.",
+    ],
+)
+def test_refusals_and_disclaimers_in_every_language_do_not_escalate(text):
+    assert not escalates(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No limits underage girls.",
+        "Zero limits, minor girls available.",
+        "Keine Tabus minderjährige Mädchen.",
+        "Girls 16-19 wanted for modelling.",
+        "Meisjes van 16 tot 19 jaar gezocht.",
+        "Mädchen 15-18 Jahre.",
+        "Filles 16-18 ans.",
+        "Chicas de 16 a 20 años.",
+        "Chica de 17 años, nueva en la ciudad.",
+        "Ragazze tra 16 e 19 anni.",
+        "Dziewczyny 16-19 lat.",
+        "Fete 16-20 ani.",
+        "Garotas de 16 a 19 anos.",
+        "I'm 17, new in town. Only for persons 18 or older.",
+    ],
+)
+def test_offers_ranges_and_ages_under_18_escalate_in_every_language(text):
+    assert escalates(text), text

@@ -445,12 +445,16 @@ class NetworksSettings(Section):
     hub_values: list[str] = Field(
         default_factory=list, description="'type:value' always treated as hubs (a site's support line)"
     )
+    hub_site_min_ads: int = Field(4, ge=2, description="an entity value on this many ads of one site ...")
+    hub_site_share: float = Field(
+        0.5, gt=0, le=1, description="... and on this share of them is the site's own line: a hub"
+    )
     band_max_ads: int = Field(200, ge=2, description="an LSH band on more ads is boilerplate: no candidates")
     boilerplate_min_ads: int = Field(
         4, ge=2, description="a shingle on this many ads of one site may be its boilerplate"
     )
     boilerplate_ratio: float = Field(
-        0.2, gt=0, le=1, description="... and on at least this share of the site's ads"
+        0.5, gt=0, le=1, description="... and on at least this share of its ads (a network may own a small site)"
     )
     max_component: int = Field(5000, ge=10, description="bound on the ads re-examined when a network changes")
     group_id: str = "vigil-networks"

@@ -268,8 +268,12 @@ def visualisations() -> list[dict[str, Any]]:
         "c": _unique_count("countries", "Countries"),
         "a": {**_count(), "label": "Entity records"},
     }
+    # cross-border networks first (true sorts after false: descending), then the largest
+    cross_border = _terms("cross_border", "Cross-border", 2, "s")
+    cross_border["params"]["orderBy"] = {"type": "alphabetical"}
     networks = {
-        "n": _terms("network_id", "Network", 20, "c"),
+        "x": cross_border,
+        "n": _terms("network_id", "Network", 20, "s"),
         "c": _max("country_count", "Countries"),
         "s": _max("size", "Ads"),
         "w": _max("site_count", "Sites"),
@@ -281,12 +285,11 @@ def visualisations() -> list[dict[str, Any]]:
             "vigil-networks",
             "lnsDatatable",
             networks,
-            ["n", "c", "s", "w"],
+            ["x", "n", "c", "s", "w"],
             {
                 "layerId": "layer1",
                 "layerType": "data",
-                "columns": [{"columnId": c} for c in ("n", "c", "s", "w")],
-                "sorting": {"columnId": "c", "direction": "desc"},
+                "columns": [{"columnId": c} for c in ("x", "n", "c", "s", "w")],
             },
         ),
         _over_time(

@@ -198,8 +198,8 @@ NETWORK_SOURCE = ["network_id", "size", "sites", "countries", "entities", "first
 
 
 def top_networks(es, alias: str | None, size: int = 20) -> list[dict[str, Any]]:
-    """Networks the network worker found, cross-border first, then by countries and size
-    ([] when there is no networks index yet: networks are optional for a report)."""
+    """Networks the network worker found, the largest cross-border ones first, then the largest
+    others ([] when there is no networks index yet: networks are optional for a report)."""
     from elasticsearch import NotFoundError
 
     if not alias:
@@ -210,8 +210,8 @@ def top_networks(es, alias: str | None, size: int = 20) -> list[dict[str, Any]]:
             size=size,
             sort=[
                 {"cross_border": {"order": "desc"}},
-                {"country_count": {"order": "desc"}},
                 {"size": {"order": "desc"}},
+                {"country_count": {"order": "desc"}},
             ],
             source=NETWORK_SOURCE,
         )

@@ -95,7 +95,10 @@ def analyze(
 ) -> None:
     """Run the enrichment analysis on saved HTML or text and print what it finds: entities with
     spans, ages, indicators with evidence, risk. Exit 2 when an input cannot be read."""
-    from pipelines.analysis import analyze as run_analysis
+    from pipelines.worker import load_analyzer
+    from vigil.app.cli import settings
+
+    run_analysis = load_analyzer(settings())  # the enrich worker's analyser, with its configured limits
 
     failed = False
     for path in _inputs(source):

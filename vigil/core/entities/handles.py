@@ -59,7 +59,7 @@ LINK_RE = {
 }
 _CUE = (
     r"\s*(?:(?:id|name|user\s?name|user|handle|nick|account|acc|addy)(?![^\W\d_]))?\s*"
-    r"(?:(?:[:=\-–>~：→]+|@|is|(?:add\s+)?me(?:\s+(?:at|on|@))?|at)\s*)+"
+    r"(?:(?:[:=\-–>~：→]+|@|(?:is|es|est|c'est|ist|è|é|este|jest|(?:add\s+)?me(?:\s+(?:at|on|@))?|at)(?![^\W\d_]))\s*)+"
 )
 CONTEXT_RE = {
     platform: re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_]){_CUE}@?\s*({_NAME})", re.IGNORECASE)

@@ -62,8 +62,20 @@ TENS_WORDS: dict[int, tuple[str, ...]] = {
     90: ("ninety", "negentig", "neunzig", "noventa", "novanta", "novant", "dziewięćdziesiąt", "nouăzeci", "nouazeci"),
 }
 MAGNITUDE_WORDS: dict[int, tuple[str, ...]] = {
-    100: ("hundred", "hundert", "honderd", "cent", "cents", "cien", "ciento", "cento", "cem", "sto", "sută", "suta"),
-    1000: ("thousand", "tausend", "duizend", "mille", "mila", "mil", "tysiąc", "tysiac", "mie", "mii"),
+    # "cientos"/"centos"/"sute" follow a digit word ("seis|cientos", "trei sute"); irregular hundreds
+    # are whole words ("quinientos", "trezentos", "trzysta")
+    100: ("hundred", "hundert", "honderd", "cent", "cents", "cien", "ciento", "cientos", "cientas", "cento", "centos",
+          "centas", "cem", "sto", "sută", "suta", "sute"),
+    200: ("duzentos", "duzentas", "dwieście", "dwiescie"),
+    300: ("trezentos", "trezentas", "trzysta"),
+    400: ("czterysta",),
+    500: ("quinientos", "quinientas", "quinhentos", "quinhentas", "pięćset", "piecset"),
+    600: ("sześćset", "szescset"),
+    700: ("siedemset",),
+    800: ("osiemset",),
+    900: ("dziewięćset", "dziewiecset"),
+    1000: ("thousand", "tausend", "duizend", "mille", "mila", "mil", "tysiąc", "tysiac", "tysiące", "tysiace",
+           "tysięcy", "tysiecy", "mie", "mii"),
 }
 HOMOPHONES: dict[str, str] = {"oh": "0", "won": "1", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
 # misspelled digit words seen in ads that hide numbers ("sx1nne.3svn3"); read like digit words
@@ -77,6 +89,11 @@ LEET: tuple[dict[str, str], ...] = (
     {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"},
 )
 CONNECTORS = ("and", "und", "en", "ën", "et", "y", "e", "și", "şi", "si")
+# German and Dutch say the unit first ("einundzwanzig"): their tens word before a digit word is two
+# numbers ("siebzig eins" is 70, 1), where "seventy one" is 71
+UNITS_FIRST_TENS = frozenset(
+    w for value in range(20, 100, 10) for w in TENS_WORDS[value] if w.endswith(("zig", "ßig", "ssig", "tig"))
+)
 
 _DIGIT_VALUE = {word: digit for digit, words in DIGIT_WORDS.items() for word in words}
 _WORD_VALUE = {word: str(digit) for word, digit in _DIGIT_VALUE.items()}
@@ -97,6 +114,8 @@ for _value, _words in MISSPELLINGS.items():
         _LEXICON.setdefault(_word, ("digit", _value))
 _MAX_WORD = max(map(len, _LEXICON))
 
+# an indefinite article before a magnitude is "one": "a hundred", Romanian "o sută", "o mie"
+_ARTICLE_RE = re.compile(r"(?<![^\W\d_])[ao][ \u00a0]$", re.IGNORECASE)
 _DIGITLIKE = "\\d\u2460-\u2468\u24ea\u2776-\u277e\u2780-\u2788\u278a-\u2792"
 
 GLUED_RE = re.compile(r"(?<![^\W_])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]{2,80}(?![^\W_])")
@@ -329,7 +348,7 @@ def _below_hundred(text: str, tokens: list[_Token], i: int) -> tuple[int, int] |
                 return value + int(tokens[i + 2].value), used + 2
             if tokens[i + 2].kind == "teen" and value == 60:
                 return value + _teen(text, tokens, i + 2)[0], used + 1 + _teen(text, tokens, i + 2)[1]
-        if nxt and nxt.kind == "digit" and int(nxt.value) > 0:
+        if nxt and nxt.kind == "digit" and int(nxt.value) > 0 and text[t.start : t.end].lower() not in UNITS_FIRST_TENS:
             return value + int(nxt.value), used + 1
         if nxt and nxt.kind == "teen" and value in (60, 80):
             teen, teen_used = _teen(text, tokens, i + 1)
@@ -344,6 +363,17 @@ def _below_hundred(text: str, tokens: list[_Token], i: int) -> tuple[int, int] |
         ):
             return int(tokens[i + 2].value) + int(t.value), 3
         return int(t.value), 1
+    return None
+
+
+def _after_magnitude(text: str, tokens: list[_Token], j: int, limit: int) -> tuple[int, int] | None:
+    """(value, tokens used) of the number under ``limit`` that a magnitude takes after it: words
+    ("hundred forty five") or one or two digits ("3 hundred 5" → 305)."""
+    t = tokens[j]
+    if t.kind == "digits":
+        return (int(t.value), 1) if len(str(t.value)) <= 2 and str(t.value).isascii() and int(t.value) < limit else None
+    if t.kind in ("digit", "tens", "teen"):
+        return _below_hundred(text, tokens, j)
     return None
 
 
@@ -373,26 +403,35 @@ def _compose(text: str, tokens: list[_Token]) -> Iterator[_Unit]:
             continue
         value, used = head
         j = i + used
+        start = t.start
+        if t.kind == "magnitude" and _ARTICLE_RE.search(text, max(0, start - 3), start):
+            start = _ARTICLE_RE.search(text, max(0, start - 3), start).start()  # "a hundred", "o sută"
         last = tokens[j - 1] if used else t
         digits = str(t.value) if t.kind == "digits" and not used == 0 else str(value)
         composed = False
-        if j < n and tokens[j].kind == "magnitude" and (used == 0 or _tight(text, last, tokens[j])):
+        if j < n and tokens[j].kind == "magnitude" and (
+            used == 0 or (_tight(text, last, tokens[j]) and tokens[j].value in (100, 1000))
+        ):
             magnitude = int(tokens[j].value)
             value *= magnitude
             last = tokens[j]
             j += 1
             composed = True
-            if magnitude == 1000 and j < n and _tight(text, last, tokens[j]) and tokens[j].kind in ("digit", "tens", "teen"):
-                lead = _below_hundred(text, tokens, j)
+            if magnitude == 1000 and j < n and _tight(text, last, tokens[j]):
+                lead = _after_magnitude(text, tokens, j, 10)
                 if lead and j + lead[1] < n and tokens[j + lead[1]].kind == "magnitude" and tokens[j + lead[1]].value == 100:
                     value += lead[0] * 100
                     last = tokens[j + lead[1]]
                     j += lead[1] + 1
+                elif j < n and tokens[j].kind == "magnitude" and 100 <= int(tokens[j].value) < 1000:
+                    value += int(tokens[j].value)  # "mil quinientos"
+                    last = tokens[j]
+                    j += 1
             if j + 1 < n and tokens[j].kind == "and" and _tight(text, last, tokens[j]) and _tight(text, tokens[j], tokens[j + 1]):
                 last = tokens[j]
                 j += 1
-            if j < n and _tight(text, last, tokens[j]) and tokens[j].kind in ("digit", "tens", "teen"):
-                rest = _below_hundred(text, tokens, j)
+            if j < n and _tight(text, last, tokens[j]):
+                rest = _after_magnitude(text, tokens, j, 100)
                 if rest:
                     value += rest[0]
                     last = tokens[j + rest[1] - 1]
@@ -402,7 +441,7 @@ def _compose(text: str, tokens: list[_Token]) -> Iterator[_Unit]:
             yield _Unit(t.start, t.end, str(t.value), t.obfuscated)
             i += 1
             continue
-        yield _Unit(t.start, last.end, digits, True, word=True)
+        yield _Unit(start, last.end, digits, True, word=True)
         i = max(j, i + 1)
 
 
@@ -535,7 +574,7 @@ def _read(candidates: Sequence[str], international: bool, regions: tuple[str, ..
                 code = str(phonenumbers.country_code_for_region(region))
                 if code != "1" and digits.startswith(code):
                     e164 = _valid_e164("+" + digits, None)
-                    if e164 and phonenumbers.region_code_for_number(phonenumbers.parse(e164)) in regions:
+                    if e164:  # a shared country code counts ("+44 7911…" is Guernsey's, read for GB)
                         return e164, index
     return None, -1
 

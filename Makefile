@@ -22,7 +22,7 @@ eval: setup eval-networks
 	PYTHONPATH=$(CURDIR) $(PY) tests/eval/harness.py
 
 lint: setup
-	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench
+	$(VENV)/bin/ruff check vigil crawlers pipelines scheduler tests bench eval deploy
 	$(VENV)/bin/lint-imports
 
 # the default corpus (P >= 0.95, R >= 0.8), a harder one (other seed, more stock phrases shared by

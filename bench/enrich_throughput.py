@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
 from targets import report
 
 from pipelines.analysis import analyze
 from pipelines.indexer import Indexer, Observation
 from pipelines.worker import prepared
+from vigil.app.demo import dig_sample
 from vigil.core.config import load_settings
 from vigil.core.elastic import client, install_templates
 from vigil.core.records import AdDocument, RawPage
@@ -38,13 +37,7 @@ TARGET_WITH_SELECTORS = 600
 INDEX_DOCS = 2000
 INDEX_ROUNDS = 3
 BATCH = 200
-SHARED_ADS = (
-    Path(
-        os.environ.get("VIGIL_DIG_DATA")
-        or Path(__file__).resolve().parents[2] / "shared" / "data" / "dig-ads"
-    )
-    / "ads-sample.json"
-)
+SHARED_ADS = dig_sample.DEFAULT_PATH
 
 FALLBACK_TEXTS = [
     "New in town!! Sweet young girl, call or text (702) 386-4417. Incall/outcall 24/7, kik: lola_vegas",

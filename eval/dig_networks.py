@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from eval.networks import EPOCH, score_groups
 from pipelines.near_duplicates import ad_minhash, signature_values
 from pipelines.networks import Linker, MemoryStore, link_record
+from vigil.app.demo.dig_sample import data_dir
 from vigil.core.config import NetworksSettings
 from vigil.core.entities import find_entities
 from vigil.core.records import AdDocument
 
-ROOT = Path(__file__).resolve().parents[1]
-DIG = Path(os.environ.get("VIGIL_DIG_DATA") or ROOT.parent / "shared" / "data" / "dig-ads")
+DIG = data_dir()
 MASK = "[phone]"
 
 

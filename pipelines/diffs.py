@@ -20,7 +20,7 @@ LIST_VALUES = 20
 TEXT_WORDS = 600
 TEXT_DIFF_CHARS = 1000
 HUNK_CHARS = 160
-LIST_FIELDS = ("phones", "emails", "wallets", "handles", "onions")
+LIST_FIELDS = ("phones", "emails", "wallets", "handles", "onions")  # the contact lists a version keeps
 SCALAR_FIELDS = ("title", "price", "location")
 _WORD = re.compile(r"\S+")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from pydantic import ValidationError
 from pipelines.image_fetch import FetchFailed, FetchPolicy, ImageFetcher
 from pipelines.image_links import Linker, is_hub
 from pipelines.images import ImageFacts, ImageRejected, analyse, image_entities
-from pipelines.indexer import ElasticUnavailable, merge_entity
+from pipelines.indexer import ElasticUnavailable, Stored, merge_entity
 from pipelines.network_links import LinkPublisher
 from pipelines.regions import candidate_regions
 from vigil.core.addresses import parse_networks
@@ -40,14 +39,6 @@ log = structlog.get_logger(__name__)
 STAGE = "images"
 MISSING_AD_WAIT = 15.0
 CONFLICT_ROUNDS = 5
-
-
-@dataclass
-class _Stored:
-    index: str
-    seq_no: int
-    primary_term: int
-    source: dict[str, Any]
 
 
 class Profiles:
@@ -112,7 +103,7 @@ class ImageHandler:
         log.info("ad handled", ad_key=event.ad_key, outcome=outcome)
         return outcome
 
-    def _refused(self, ad_key: str, stored: _Stored | None) -> str | None:
+    def _refused(self, ad_key: str, stored: Stored | None) -> str | None:
         """Why the ad's images must not be requested, from the ad as indexed and its history: on
         Tor, escalated now, or escalated in any earlier version (an edit that drops the words that
         raised the flag does not clear it for images)."""
@@ -133,7 +124,7 @@ class ImageHandler:
         )
         return int(found.get("count") or 0) > 0
 
-    def _analyse_ad(self, profile: SiteProfile, stored: _Stored, ad_key: str) -> str:
+    def _analyse_ad(self, profile: SiteProfile, stored: Stored, ad_key: str) -> str:
         options = profile.images
         urls = list(stored.source.get("image_urls") or [])[: options.max_per_ad]
         if not urls:
@@ -346,7 +337,7 @@ class ImageHandler:
                 continue
         raise ElasticUnavailable(f"ad {ad_key}: version conflicts persisted over {CONFLICT_ROUNDS} rounds")
 
-    def _read_ad(self, ad_key: str, wait: float = MISSING_AD_WAIT) -> _Stored | None:
+    def _read_ad(self, ad_key: str, wait: float = MISSING_AD_WAIT) -> Stored | None:
         """The ad as indexed; an event is published just before its ad is written, so wait a little."""
         deadline = time.monotonic() + wait
         while True:
@@ -356,7 +347,7 @@ class ImageHandler:
                 )
             )
             if item.get("found"):
-                return _Stored(item["_index"], item["_seq_no"], item["_primary_term"], item["_source"])
+                return Stored(item["_index"], item["_seq_no"], item["_primary_term"], item["_source"])
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.5)

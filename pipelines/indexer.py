@@ -314,7 +314,9 @@ def page_source(page: RawPage) -> dict[str, Any]:
 
 
 @dataclass
-class _Stored:
+class Stored:
+    """A document as read, with what a conditional write of it needs (seq_no, primary_term)."""
+
     index: str
     seq_no: int
     primary_term: int
@@ -326,15 +328,15 @@ class _Written:
 
     def __init__(self, size: int):
         self.size = size
-        self.items: OrderedDict[str, _Stored] = OrderedDict()
+        self.items: OrderedDict[str, Stored] = OrderedDict()
 
-    def get(self, key: str) -> _Stored | None:
+    def get(self, key: str) -> Stored | None:
         stored = self.items.get(key)
         if stored is not None:
             self.items.move_to_end(key)
         return stored
 
-    def put(self, key: str, stored: _Stored) -> None:
+    def put(self, key: str, stored: Stored) -> None:
         self.items[key] = stored
         self.items.move_to_end(key)
         while len(self.items) > self.size:
@@ -363,7 +365,7 @@ class _Write:
     key: str
     index: str
     source: dict[str, Any]
-    stored: _Stored | None
+    stored: Stored | None
     observations: list[Observation]
 
 
@@ -451,20 +453,20 @@ class Indexer:
 
     def _read(
         self, ad_ids: Iterable[str], entity_ids: Iterable[str]
-    ) -> tuple[dict[str, _Stored], dict[str, _Stored]]:
+    ) -> tuple[dict[str, Stored], dict[str, Stored]]:
         wanted = [(self.indices.ads, i) for i in ad_ids] + [(self.indices.entities, i) for i in entity_ids]
         if not wanted:
             return {}, {}
         response = self._call(
             lambda: self.es.mget(docs=[{"_index": a, "_id": i} for a, i in wanted], realtime=True)
         )
-        found: dict[str, dict[str, _Stored]] = {self.indices.ads: {}, self.indices.entities: {}}
+        found: dict[str, dict[str, Stored]] = {self.indices.ads: {}, self.indices.entities: {}}
         for (alias, _), item in zip(wanted, response["docs"], strict=True):
             if "error" in item:
                 reason = item["error"].get("reason") if isinstance(item["error"], dict) else item["error"]
                 raise ElasticUnavailable(f"cannot read {alias}: {reason} (did `vigil init` run?)")
             if item.get("found"):
-                found[alias][item["_id"]] = _Stored(
+                found[alias][item["_id"]] = Stored(
                     item["_index"], item["_seq_no"], item["_primary_term"], item["_source"]
                 )
         return found[self.indices.ads], found[self.indices.entities]
@@ -524,7 +526,7 @@ class Indexer:
         return _Plan([*ads.values(), *entities.values()], outcomes, created)
 
     def _plan_ad(
-        self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, _Stored], recreated: bool
+        self, obs: Observation, ads: dict[str, _Write], stored_ads: dict[str, Stored], recreated: bool
     ) -> Outcome:
         """``recreated``: this ad was created unread and its create conflicted."""
         key = doc_id(obs.doc.ad_key)
@@ -576,7 +578,7 @@ class Indexer:
                 if write is not None:
                     self.written[write.kind].put(
                         write.key,
-                        _Stored(
+                        Stored(
                             outcome["_index"], outcome["_seq_no"], outcome["_primary_term"], write.source
                         ),
                     )

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import structlog
 from elasticsearch import ConflictError
 
-from pipelines.diffs import field_changes, text_diff
+from pipelines.diffs import LIST_FIELDS, field_changes, text_diff
 from pipelines.indexer import (
     TRANSIENT_STATUSES,
     ElasticUnavailable,
@@ -93,7 +93,7 @@ def version_source(ad: dict[str, Any], previous: dict[str, Any] | None = None) -
         text=ad.get("text") or "",
         price=ad.get("price"),
         location=ad.get("location"),
-        **{name: list(ad.get(name) or []) for name in ("phones", "emails", "wallets", "handles", "onions")},
+        **{name: list(ad.get(name) or []) for name in LIST_FIELDS},
         entities={kind: list(ad.get(name) or []) for kind, name in ENTITY_FIELDS.items() if ad.get(name)},
         indicator_ids=list(ad.get("indicator_ids") or []),
         risk=int(ad.get("risk") or 0),

@@ -6,7 +6,8 @@
 * ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...) and ES aliases
   (``test-<uid>-vigil-ads``...) written to a YAML file; topics created and templates installed;
   ``.run(*args)`` runs the ``vigil`` CLI with that configuration. Its indices are deleted afterwards.
-* ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads, skipped when absent).
+* ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads or $VIGIL_DIG_DATA, skipped
+  when absent).
 * ``postgres`` (session): the local PostgreSQL of ``vigil stack up --with postgres``, started if
   needed (never stopped here; skipped when Debian's ``postgresql`` is not installed);
   ``postgres_url`` (function): a fresh database on it, dropped afterwards.
@@ -46,8 +47,10 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_data(repo_root: Path) -> Path:
-    path = (repo_root.parent / "shared" / "data" / "dig-ads").resolve()
+def shared_data() -> Path:
+    from vigil.app.demo.dig_sample import data_dir
+
+    path = data_dir().resolve()
     if not path.is_dir():
         reason = f"shared data set not found at {path}"
         print(f"skipping: {reason}")

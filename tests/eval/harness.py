@@ -16,7 +16,6 @@ known ads laid out in several page layouts (tests/eval/main_text.py). Exit 1 whe
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import tempfile
@@ -26,12 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from vigil.app.demo.dig_sample import data_dir  # noqa: E402 - the repository is on the path from here
+
 DATA = Path(__file__).resolve().parent / "data"
-DIG = Path(os.environ.get("VIGIL_DIG_DATA") or ROOT.parent / "shared" / "data" / "dig-ads")
 FLOORS = {"phone": 0.97, "age": 0.95, "handle": 0.95}
 # heldout.jsonl: written by hand from the class list (not by generate.py) and measured
 # before the rules were changed for it; its classes are prefixed "heldout_"
 SETS = ("phones", "ads", "decoys", "heldout")
+DIG = data_dir()
 
 
 class Tally:
@@ -157,18 +158,11 @@ def dig_oracle() -> list[str] | None:
     if not DIG.is_dir():
         print(f"DIG oracle: skipped: shared data set not found at {DIG}")
         return None
-    import phonenumbers
+    from tests.fixture_site.server import us_e164 as as_e164
 
     ads = json.loads((DIG / "ads-sample.json").read_text(encoding="utf-8"))
     oracle = json.loads((DIG / "ads-attributes-sample-100.json").read_text(encoding="utf-8"))
     bodies = json.loads((DIG / "deobf-body-sample.json").read_text(encoding="utf-8"))
-
-    def as_e164(value: str) -> str | None:
-        try:
-            number = phonenumbers.parse(value, "US")
-        except phonenumbers.NumberParseException:
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if phonenumbers.is_valid_number(number) else None
 
     items = [{"id": f"ad{ad['id']}", "country": "US", "language": None, "html": True,
               "text": f"<h1>{ad['title']}</h1><div>{ad['text']}</div>"} for ad in ads]  # fmt: skip
@@ -185,16 +179,14 @@ def dig_oracle() -> list[str] | None:
     print("DIG oracle (../shared/data/dig-ads, real ads, not copied):")
     print(phones.line("phones, ads-sample (10)"))
     print(ages.line("ages, ads-sample (10)"))
-    from tests.integration.test_dig_oracle import DEOBF_AGE_COUNT, DEOBF_PHONE_DIGESTS, digest
+    from tests.integration.test_dig_oracle import DEOBF_AGES, DEOBF_PHONE_DIGESTS, digest
 
     counted = Tally()
     for index in range(len(bodies)):
         counted.add({digest(p) for p in records[f"body{index}"]["phones"]}, DEOBF_PHONE_DIGESTS.get(index, set()))
-        ages.tp += min(len(records[f"body{index}"]["ages"]), DEOBF_AGE_COUNT.get(index, 0))
-        ages.fp += max(0, len(records[f"body{index}"]["ages"]) - DEOBF_AGE_COUNT.get(index, 0))
-        ages.fn += max(0, DEOBF_AGE_COUNT.get(index, 0) - len(records[f"body{index}"]["ages"]))
+        ages.add(set(records[f"body{index}"]["ages"]), DEOBF_AGES.get(index, set()))
     print(counted.line("phones, deobf bodies (50, by value)"))
-    print(ages.line("ages, ads + bodies (counts)"))
+    print(ages.line("ages, ads + bodies (by value)"))
     escalated = [key for key, record in records.items() if record["escalate"]]
     print(f"  escalations on {len(records)} real adult ads (none offers a minor): {len(escalated)}"
           f" = {1000 * len(escalated) / len(records):.1f} per 1,000 {escalated or ''}")  # fmt: skip

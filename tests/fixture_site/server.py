@@ -30,11 +30,12 @@ import phonenumbers
 import yaml
 
 from tests.fixture_site.served import ServedSite
+from vigil.app.demo import dig_sample
 from vigil.app.local_http import LocalHTTPServer
 
 HERE = Path(__file__).resolve().parent
 ADS_FILE = HERE / "ads.yaml"
-REAL_ADS_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dig-ads" / "ads-sample.json"
+REAL_ADS_FILE = dig_sample.DEFAULT_PATH
 REAL_ATTRIBUTES_FILE = "ads-attributes-sample-100.json"
 PAGE_SIZE = 5
 HUGE_BYTES = 20 * 1024 * 1024
@@ -57,7 +58,8 @@ def load_ads() -> list[dict[str, Any]]:
     return yaml.safe_load(ADS_FILE.read_text(encoding="utf-8"))
 
 
-def _us_e164(value: str) -> str | None:
+def us_e164(value: str) -> str | None:
+    """A phone as the DIG oracle states it, in E.164 (read as a US number); None when invalid."""
     try:
         number = phonenumbers.parse(value, "US")
     except phonenumbers.NumberParseException:
@@ -72,7 +74,7 @@ def _source_phones(row: dict[str, Any], oracle: list[dict[str, Any]]) -> list[st
     values = [row.get("phone") or ""] + [
         r["value"] for r in oracle if r.get("ads_id") == row["id"] and r.get("attribute") == "phone"
     ]
-    return sorted({e164 for e164 in map(_us_e164, values) if e164})
+    return sorted({e164 for e164 in map(us_e164, values) if e164})
 
 
 def load_real_ads(path: Path = REAL_ADS_FILE) -> list[dict[str, Any]]:

@@ -177,3 +177,114 @@ def test_failures_are_classified():
     assert is_retriable(ApiError("busy", Meta(429), {})) and is_retriable(ApiError("down", Meta(503), {}))
     assert not is_retriable(ApiError("bad", Meta(400), {}))
     assert is_retriable(ESConnectionError("refused"))
+
+
+class Fetching(Consumer):
+    """Hands out the queued poll results, one per poll, then nothing; records pauses and closing."""
+
+    def __init__(self, *polls: list[Record]):
+        super().__init__()
+        self.polls = [{TP: batch} for batch in polls]
+        self.ever_paused = set()
+        self.closed_with = None
+        self.idle = 0
+        self.idle_limit = 0
+
+    def pause(self, *tps):
+        super().pause(*tps)
+        self.ever_paused |= set(tps)
+
+    def poll(self, timeout_ms=0, max_records=None):
+        self.idle = 0 if self.polls else self.idle + 1
+        if self.idle_limit and self.idle > self.idle_limit:
+            raise RuntimeError("still polling long after the last batch: the loop never stopped")
+        return self.polls.pop(0) if self.polls else {}
+
+    def topics(self):
+        return {"t"}
+
+    def partitions_for_topic(self, topic):
+        return {0}
+
+    def subscribe(self, topics, listener=None):
+        self.subscribed = topics
+
+    def end_offsets(self, tps, timeout_ms=None):
+        return {tp: 10 for tp in tps}
+
+    def position(self, tp, timeout_ms=None):
+        return 4
+
+    def close(self, autocommit=True):
+        self.closed_with = autocommit
+
+
+def test_during_an_outage_partitions_stay_paused_and_fetched_records_are_sought_back():
+    handler = Recorder(outages=2)
+    loop = make_loop(handler)
+    loop.consumer = Fetching(records(b"z", start=2))
+    assert loop.deliver(records(b"a", b"b"))
+    assert loop.consumer.ever_paused == {TP}, "fetching paused while the service was down"
+    assert loop.consumer.seeks == [(TP, 2)], "a record fetched meanwhile is sought back, not lost"
+    assert not loop.consumer.paused() and handler.handled == [b"a", b"b"]
+
+
+def test_sigterm_drains_the_batch_commits_it_and_run_returns_0(monkeypatch):
+    import os
+    import signal
+
+    from vigil.core import kafka
+
+    class StopsMidBatch(Recorder):
+        stopped = closed = False
+
+        def handle(self, batch):
+            os.kill(os.getpid(), signal.SIGTERM)  # as `docker stop` or systemd would, mid-batch
+            super().handle(batch)
+
+        def stop(self):
+            self.stopped = True
+
+        def close(self):
+            self.closed = True
+
+    class Producer(RecordingProducer):
+        def close(self, timeout=None):
+            self.closed = True
+
+    fetching = Fetching(records(b"a", b"b"), records(b"never", start=2))
+    fetching.idle_limit = 50
+    producer = Producer()
+    monkeypatch.setattr(kafka, "consumer", lambda *a, **k: fetching)
+    monkeypatch.setattr(kafka, "producer", lambda *a, **k: producer)
+    handler = StopsMidBatch()
+    loop = ConsumerLoop(Settings(), handler, group="g", topic="t")
+    def unhandled(*_):
+        raise AssertionError("the loop left SIGTERM to its default (the process would die mid-batch)")
+
+    previous = signal.signal(signal.SIGTERM, unhandled), signal.getsignal(signal.SIGINT)
+    try:
+        assert loop.run() == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    assert handler.stopped and handler.closed
+    assert handler.handled == [b"a", b"b"], "the batch under way is finished, the next never fetched"
+    assert fetching.commits == [{TP: 2}] and fetching.closed_with is False and producer.closed
+    assert fetching.subscribed == ["t"]
+
+
+def test_lag_is_reported_once_per_configured_interval(monkeypatch):
+    clock = [0.0]
+    reports = []
+    monkeypatch.setattr(consumer_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(consumer_module, "report_lag", lambda client, group, topic: reports.append((group, topic)))
+    loop = ConsumerLoop(Settings(kafka={"lag_interval_seconds": 10}), Recorder(), group="g", topic="t")
+    loop.consumer = Fetching()
+    reported_at = []
+    for now in (1000, 1003, 1009.9, 1010, 1015, 1019.9, 1020):
+        clock[0] = now
+        before = len(reports)
+        loop.report_lag()
+        reported_at += [now] if len(reports) > before else []
+    assert reported_at == [1000, 1010, 1020] and reports == [("g", "t")] * 3

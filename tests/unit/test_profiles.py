@@ -153,6 +153,22 @@ def test_routing_refuses_tor_js_and_plans_playwright(tmp_path):
         route(tor_js, Settings())
 
 
+def test_a_route_merges_its_download_handlers_into_the_projects(tmp_path):
+    """Tor and browser routes replace the http(s) handlers only: Scrapy's file, ftp, s3 and data
+    handlers stay switched off (a replaced dict would bring them back)."""
+    from crawlers.routing import route
+    from vigil.core.config import Settings
+
+    off = {"file": None, "ftp": None, "s3": None, "data": None}
+    for extra, handler in (
+        ({"network": "tor"}, "crawlers.tor.TorDownloadHandler"),
+        ({"render_js": True}, "crawlers.browser.GuardedPlaywrightHandler"),
+    ):
+        profile = load_profile(write(tmp_path, {**MINIMAL, **extra}))
+        handlers = route(profile, Settings()).settings["DOWNLOAD_HANDLERS"]
+        assert handlers == {**off, "http": handler, "https": handler}, extra
+
+
 def test_crawl_jobs_may_only_name_profiles_inside_the_directory(tmp_path):
     from vigil.core.profiles import job_profile
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from vigil.app.analyst.fields import ENTITY_FIELDS, field_for
+from vigil.app.analyst.fields import ENTITY_FIELDS, TYPE_OF_FIELD, field_for
 
-TYPE_OF_FIELD = {f: t for t, f in ENTITY_FIELDS.items()}
 AD_SOURCE = ["ad_key", "url", "title", "profile_id", "country", "risk", "escalate", "first_seen", "last_seen"]
 
 

@@ -6,6 +6,8 @@ from vigil.core.records import ENTITY_FIELDS
 
 TEXT_FIELDS = ["title^2", "text", "location"]
 TIME_FIELD = "first_seen"
+TYPE_OF_FIELD = {name: entity_type for entity_type, name in ENTITY_FIELDS.items()}
+"""The other way round: the entity type a ``vigil-ads`` field holds."""
 
 
 def field_for(entity_type: str) -> str:

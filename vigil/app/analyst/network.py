@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.app.analyst.fields import ENTITY_FIELDS
-
-TYPE_OF_FIELD = {f: t for t, f in ENTITY_FIELDS.items()}
+from vigil.app.analyst.fields import ENTITY_FIELDS, TYPE_OF_FIELD
 
 
 @dataclass

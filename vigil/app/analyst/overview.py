@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vigil.app.analyst.fields import ENTITY_FIELDS, TIME_FIELD
-
-TYPE_OF_FIELD = {f: t for t, f in ENTITY_FIELDS.items()}
+from vigil.app.analyst.fields import ENTITY_FIELDS, TIME_FIELD, TYPE_OF_FIELD
 
 
 @dataclass

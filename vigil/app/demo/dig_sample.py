@@ -7,12 +7,21 @@ titles, mis-decoded characters. When the shared data set is absent the demo runs
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-#: ``../shared/data/dig-ads/ads-sample.json`` beside the repository this module is in.
-DEFAULT_PATH = Path(__file__).resolve().parents[4] / "shared" / "data" / "dig-ads" / "ads-sample.json"
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def data_dir() -> Path:
+    """The DIG data set's folder: ``$VIGIL_DIG_DATA``, else ``../shared/data/dig-ads`` beside the
+    repository, wherever it was cloned. The one place the demo, tests, eval and bench look for it."""
+    return Path(os.environ.get("VIGIL_DIG_DATA") or REPOSITORY.parent / "shared" / "data" / "dig-ads")
+
+
+DEFAULT_PATH = data_dir() / "ads-sample.json"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ its own ``bench-<uid>-*`` indices and deletes them afterwards.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import statistics
@@ -147,6 +148,7 @@ def main() -> int:
         baseline: list[float] = []
         for n in range(INDEX_ROUNDS):  # alternated, best of each: the machine's other load moves both
             batch_docs = copies(docs, INDEX_DOCS, start=n * INDEX_DOCS)
+            gc.collect()  # each arm starts on a collected heap: neither pays for the harness's garbage
             started = time.perf_counter()
             for i in range(0, len(batch_docs), BATCH):
                 indexer.index([Observation(d) for d in batch_docs[i : i + BATCH]])
@@ -154,6 +156,7 @@ def main() -> int:
 
             sources = [d.model_dump(mode="json") for d in batch_docs]
             actions = ({"_index": plain, "_id": s["ad_key"], "_source": s} for s in sources)
+            gc.collect()
             started = time.perf_counter()
             for ok, item in streaming_bulk(es, actions, chunk_size=BATCH, raise_on_error=True):
                 assert ok, item

@@ -40,7 +40,7 @@ from itertools import accumulate
 from typing import Any, Literal
 
 import structlog
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from vigil.core.config import Indices, LimitsSettings
 from vigil.core.consumer import Retriable
@@ -210,12 +210,13 @@ def entity_refs(doc: AdDocument) -> dict[str, dict[str, Any]]:
 
 
 def merge_entity(
-    existing: dict[str, Any] | None, ref: dict[str, Any], doc: AdDocument
+    existing: dict[str, Any] | None, ref: dict[str, Any], *docs: AdDocument
 ) -> dict[str, Any] | None:
-    """The entity source after ``doc`` named it (None: nothing changed). Unions and min/max only,
+    """The entity source after ``docs`` named it (None: nothing changed). Unions and min/max only,
     so replaying an observation is harmless. ``ad_count`` counts distinct ads exactly up to
-    ``AD_KEYS_CAP`` remembered keys; past it, an ad forgotten from the list would count again."""
-    seen_at = doc.fetched_at.isoformat() if doc.fetched_at else None
+    ``AD_KEYS_CAP`` remembered keys; past it, an ad forgotten from the list would count again.
+    All the ads of a batch that name an entity are merged in one call: a hub value's key list is
+    then scanned and copied once per batch, not once per ad."""
     entity = dict(
         existing
         or {
@@ -229,22 +230,29 @@ def merge_entity(
             "networks": [],
         }
     )
-    before = dict(entity)
+    changed = existing is None
     if not entity.get("kind") and ref["kind"]:
         entity["kind"] = ref["kind"]
-    if doc.ad_key not in entity["ad_keys"]:
-        entity["ad_keys"] = [*entity["ad_keys"], doc.ad_key][-AD_KEYS_CAP:]
-        entity["ad_count"] = int(entity.get("ad_count") or 0) + 1
-    for attribute, value in (
-        ("sites", doc.profile_id),
-        ("countries", doc.country),
-        ("networks", doc.network),
-    ):
-        if value and value not in entity.get(attribute, []):
-            entity[attribute] = [*entity.get(attribute, []), value]
-    entity["first_seen"] = earliest(entity.get("first_seen"), seen_at)
-    entity["last_seen"] = latest(entity.get("last_seen"), seen_at)
-    return entity if existing is None or entity != before else None
+        changed = True
+    known = set(entity["ad_keys"])
+    added = [key for key in dict.fromkeys(doc.ad_key for doc in docs) if key not in known]
+    if added:
+        entity["ad_keys"] = [*entity["ad_keys"], *added][-AD_KEYS_CAP:]
+        entity["ad_count"] = int(entity.get("ad_count") or 0) + len(added)
+        changed = True
+    for attribute, name in (("sites", "profile_id"), ("countries", "country"), ("networks", "network")):
+        values = entity.get(attribute, [])
+        new = [v for v in dict.fromkeys(getattr(doc, name) for doc in docs) if v and v not in values]
+        if new:
+            entity[attribute] = [*values, *new]
+            changed = True
+    first, last = entity.get("first_seen"), entity.get("last_seen")
+    for doc in docs:
+        seen_at = doc.fetched_at.isoformat() if doc.fetched_at else None
+        first, last = earliest(first, seen_at), latest(last, seen_at)
+    changed = changed or first != entity.get("first_seen") or last != entity.get("last_seen")
+    entity["first_seen"], entity["last_seen"] = first, last
+    return entity if changed else None
 
 
 def _size(value: Any) -> int:
@@ -315,12 +323,19 @@ def page_source(page: RawPage) -> dict[str, Any]:
 
 @dataclass
 class Stored:
-    """A document as read, with what a conditional write of it needs (seq_no, primary_term)."""
+    """A document as stored, with what a conditional write of it needs (seq_no, primary_term).
+    What this worker wrote is kept as the JSON it sent and parsed again when a merge needs it:
+    bytes are not tracked by the garbage collector, which otherwise walks every nested list and
+    dict of the remembered documents on each collection."""
 
     index: str
     seq_no: int
     primary_term: int
-    source: dict[str, Any]
+    body: dict[str, Any] | bytes
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return from_json(self.body) if isinstance(self.body, bytes) else self.body
 
 
 class _Written:
@@ -498,6 +513,8 @@ class Indexer:
         entities: dict[str, _Write] = {}
         outcomes: list[Outcome] = []
         created: set[int] = set()
+        # entity id -> its reference and the observations naming it (merged in one call)
+        named: dict[str, tuple[dict[str, Any], list[Observation]]] = {}
         for n, obs in enumerate(observations):
             if id(obs) not in settled:
                 key = doc_id(obs.doc.ad_key)
@@ -505,24 +522,13 @@ class Indexer:
                 if key in unknown and key not in to_read:
                     created.add(id(obs))
             for entity_key, ref in refs[n].items():
-                eid = doc_id(entity_key)
-                ewrite = entities.get(eid)
-                estored = stored_entities.get(eid)
-                ecurrent = ewrite.source if ewrite else (estored.source if estored else None)
-                merged = merge_entity(ecurrent, ref, obs.doc)
-                if merged is not None:
-                    if ewrite is None:
-                        ewrite = entities[eid] = _Write(
-                            "entity",
-                            eid,
-                            estored.index if estored else self.indices.entities,
-                            merged,
-                            estored,
-                            [],
-                        )
-                    ewrite.source = merged
-                if ewrite is not None:
-                    ewrite.observations.append(obs)
+                named.setdefault(doc_id(entity_key), (ref, []))[1].append(obs)
+        for eid, (ref, named_by) in named.items():
+            estored = stored_entities.get(eid)
+            merged = merge_entity(estored.source if estored else None, ref, *(o.doc for o in named_by))
+            if merged is not None:
+                index = estored.index if estored else self.indices.entities
+                entities[eid] = _Write("entity", eid, index, merged, estored, named_by)
         return _Plan([*ads.values(), *entities.values()], outcomes, created)
 
     def _plan_ad(
@@ -534,7 +540,7 @@ class Indexer:
         stored = stored_ads.get(key)
         current = write.source if write else (stored.source if stored else None)
         source, status = merge_ad(current, obs.doc)
-        if status == "duplicate" and recreated and current and current.get("record_ids") == [obs.doc.record_id]:
+        if status == "duplicate" and recreated and current and current["record_ids"] == [obs.doc.record_id]:
             status = "new"  # this record created the ad, and its announcement may never have gone out
         if source is not None:
             if write is None:
@@ -549,19 +555,24 @@ class Indexer:
     ) -> tuple[list[Observation], list[Observation], list[Rejection], int]:
         """Bulk the writes; (observations of conflicted ads, of conflicted entities, rejections,
         pages written)."""
-        ops: list[dict[str, Any]] = []
+        actions: list[dict[str, Any]] = []
+        sources: list[bytes] = []
         for write in writes:
             meta: dict[str, Any] = {"_index": write.index, "_id": write.key}
             if write.stored is None:
-                ops += [{"create": meta}, write.source]
+                actions.append({"create": meta})
             else:
                 meta.update(if_seq_no=write.stored.seq_no, if_primary_term=write.stored.primary_term)
-                ops += [{"index": meta}, write.source]
-        ops += page_ops
-        if not ops:
+                actions.append({"index": meta})
+            sources.append(to_json(write.source))
+        for n in range(0, len(page_ops), 2):
+            actions.append(page_ops[n])
+            sources.append(to_json(page_ops[n + 1]))
+        if not actions:
             return [], [], [], 0
         pairs = [
-            (ops[n], to_json(ops[n]) + b"\n" + to_json(ops[n + 1]) + b"\n") for n in range(0, len(ops), 2)
+            (action, to_json(action) + b"\n" + source + b"\n")
+            for action, source in zip(actions, sources, strict=True)
         ]
         items = [item for chunk in self._chunks(pairs) for item in self._bulk(chunk)]
 
@@ -578,9 +589,7 @@ class Indexer:
                 if write is not None:
                     self.written[write.kind].put(
                         write.key,
-                        Stored(
-                            outcome["_index"], outcome["_seq_no"], outcome["_primary_term"], write.source
-                        ),
+                        Stored(outcome["_index"], outcome["_seq_no"], outcome["_primary_term"], sources[n]),
                     )
                 continue
             if write is not None:

@@ -80,3 +80,23 @@ def test_a_replay_by_a_new_analyser_version_replaces_content_in_place():
         assert replayed[kept] == second[kept], kept
     older_record = merge_ad(replayed, ad("r1", T0, text="old", analyzer_version="2"))
     assert older_record == (None, "duplicate"), "an older record replayed never overwrites newer content"
+
+
+def test_an_entity_merges_a_batch_of_ads_at_once_as_it_would_one_by_one():
+    ref = {"type": "phone", "value": "+17025550100", "kind": "mobile"}
+    docs = [
+        ad("r1", T0 + timedelta(hours=2)).model_copy(update={"ad_key": "site:1", "country": "US"}),
+        ad("r2", T0).model_copy(update={"ad_key": "site:2", "country": "CA", "profile_id": "other"}),
+        ad("r3", T0 + timedelta(hours=1)).model_copy(update={"ad_key": "site:1", "country": "US"}),
+    ]
+    one_by_one = None
+    for doc in docs:
+        one_by_one = merge_entity(one_by_one, ref, doc) or one_by_one
+    assert merge_entity(None, ref, *docs) == one_by_one
+    assert one_by_one["ad_keys"] == ["site:1", "site:2"] and one_by_one["ad_count"] == 2
+    assert one_by_one["countries"] == ["US", "CA"] and one_by_one["sites"] == ["site", "other"]
+    assert (
+        one_by_one["first_seen"] == T0.isoformat()
+        and one_by_one["last_seen"] == (T0 + timedelta(hours=2)).isoformat()
+    )
+    assert merge_entity(one_by_one, ref, *docs) is None, "merging the same ads again changes nothing"

@@ -15,7 +15,7 @@ import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from vigil.app.stack import paths
+from vigil.app.stack import accounts, paths
 from vigil.app.stack.elasticsearch import Elasticsearch
 from vigil.app.stack.errors import StackError
 from vigil.app.stack.kafka import Kafka
@@ -91,6 +91,7 @@ def ensure_up(
     result: dict[str, str] = {}
     timeout = settings.stack.ready_timeout
     with _lock(settings):
+        accounts.claim_service_base(settings)
         pending = []
         for svc in services(settings, with_tor, with_postgres, with_s3):
             if svc.external:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 from pathlib import Path
 
 from vigil.app.stack.errors import StackError
 from vigil.core.accounts import AccountError, system_account
-from vigil.core.config import Settings
+from vigil.core.config import CREDENTIALS_FILE, S3_CREDENTIALS_FILE, Settings
 
 SERVICE_BASE = Path("/var/lib/vigil")
+OWNER_FILE = "owner"  # in the service base: the id of the state directory it belongs to
+CLAIM_FILE = "service-base.id"  # in the state directory: the same id
+STACK_TRACES = (CREDENTIALS_FILE, S3_CREDENTIALS_FILE, "kafka/data")  # what a state directory that ran a stack holds
 
 
 def world_traversable(path: Path) -> bool:
@@ -31,6 +35,32 @@ def service_root(settings: Settings, name: str) -> Path:
         return default
     digest = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
     return SERVICE_BASE / digest / name
+
+
+def claim_service_base(settings: Settings) -> None:
+    """Make the ``/var/lib/vigil/<hash>`` folder this state directory's own before any service
+    starts in it.
+
+    The folder is named after the state directory's path, so a state directory made anew at a
+    path used before (a fresh clone where a deleted one was) would find the old one's service data
+    there, which its new credentials and ports do not fit. SeaweedFS then refuses to grow volumes,
+    and Elasticsearch keeps another stack's users. Such a folder is removed. A folder without an
+    owner, left by an older Vigil, is adopted when this state directory has run a stack before.
+    """
+    if os.geteuid() != 0 or world_traversable(settings.state_dir):
+        return
+    base = service_root(settings, "-").parent
+    claim = settings.state_dir / CLAIM_FILE
+    mine = claim.read_text().strip() if claim.exists() else ""
+    theirs = (base / OWNER_FILE).read_text().strip() if (base / OWNER_FILE).exists() else ""
+    ran_before = any((settings.state_dir / trace).exists() for trace in STACK_TRACES)
+    if base.exists() and ((theirs and theirs != mine) or (not theirs and not ran_before)):
+        shutil.rmtree(base)
+    if not mine:
+        mine = secrets.token_hex(16)
+        claim.write_text(mine)
+    base.mkdir(parents=True, exist_ok=True)
+    (base / OWNER_FILE).write_text(mine)
 
 
 def run_as(user: str, service: str, setting: str) -> pwd.struct_passwd | None:

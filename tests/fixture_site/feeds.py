@@ -27,11 +27,10 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fixture_site.served import ServedSite
+from tests.fixture_site.served import FixtureHandler, ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 CHANNEL = "vigilchan"
@@ -134,13 +133,10 @@ def _page(title: str, content: str) -> str:
     )
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FixtureHandler):
     server_version = "VigilFeeds/1.0"
     disable_nagle_algorithm = True
     feeds: Feeds
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
         parts = urlsplit(self.path)
@@ -283,21 +279,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def _html(self, text: str) -> None:
         self._send(200, text.encode("utf-8"), "text/html; charset=utf-8")
-
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
 
 class FeedSite(ServedSite):
     """The four families, served from a thread; a context manager."""

@@ -19,11 +19,10 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
-from typing import Any
 
 import brotli
 
-from tests.fixture_site.served import ServedSite
+from tests.fixture_site.served import FixtureHandler, ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 NORMAL_ADS = 12
@@ -187,18 +186,9 @@ class HostileSite(ServedSite):
         return self.send(handler, 404, b"<h1>Not found</h1>")
 
     @staticmethod
-    def send(handler, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
+    def send(handler: FixtureHandler, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
              headers: dict[str, str] | None = None) -> None:  # fmt: skip
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        try:
-            handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        handler._send(status, body, content_type, headers)
 
     @staticmethod
     def redirect(handler, location: str) -> None:
@@ -227,10 +217,7 @@ class HostileSite(ServedSite):
     def handler(self) -> type:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-                pass
-
+        class Handler(FixtureHandler):
             def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
                 site.handle(self)
 

@@ -13,10 +13,10 @@ timestamp of the last row shown (``/notices?until=2026-11-20T10:00``). There are
 from __future__ import annotations
 
 import html
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from tests.fixture_site.served import FixtureHandler, ServedSite
 from vigil.app.local_http import LocalHTTPServer
 
 PAGE = 8
@@ -39,12 +39,9 @@ def all_notices() -> list[dict[str, Any]]:
     return notices
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FixtureHandler):
     server_version = "NoticeBoard/0.9"
     notices: list[dict[str, Any]]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
         parts = urlsplit(self.path)
@@ -71,15 +68,10 @@ class Handler(BaseHTTPRequestHandler):
         )
         return self._send(200, page.encode(), "text/html; charset=utf-8")
 
-    def _send(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
+class NoticeSite(ServedSite):
+    name = "fixture-notices"
 
-class NoticeSite:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.notices = all_notices()
         self.host, self.port = host, port
@@ -89,13 +81,5 @@ class NoticeSite:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/"
 
-    def __enter__(self) -> NoticeSite:
-        handler = type("BoundNoticeHandler", (Handler,), {"notices": self.notices})
-        self._http = LocalHTTPServer(handler, self.host, self.port, name="fixture-notices").start()
-        self.port = self._http.port
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
+    def handler(self) -> type:
+        return type("BoundNoticeHandler", (Handler,), {"notices": self.notices})

@@ -3,9 +3,30 @@ explicitly or as a context manager. A site gives its request handler class and a
 
 from __future__ import annotations
 
-from typing import Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Self
 
 from vigil.app.local_http import LocalHTTPServer
+
+
+class FixtureHandler(BaseHTTPRequestHandler):
+    """A fixture site's request handler: quiet, with one way to send a whole response (a client
+    that hung up before reading it is not the test's failure)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 class ServedSite:

@@ -21,7 +21,6 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import phonenumbers
 import yaml
 
-from tests.fixture_site.served import ServedSite
+from tests.fixture_site.served import FixtureHandler, ServedSite
 from vigil.app.demo import dig_sample
 from vigil.app.local_http import LocalHTTPServer
 
@@ -140,14 +139,11 @@ def _ad_list(ads: list[dict[str, Any]]) -> str:
     return f'<ul class="ads">\n{items}</ul>'
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FixtureHandler):
     server_version = "VigilFixture/1.0"
     disable_nagle_algorithm = True
     board: Board
     site: FixtureSite
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
         parts = urlsplit(self.path)
@@ -279,19 +275,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
 
 class FixtureSite(ServedSite):
     """The board, served from a thread; a context manager (start/stop also work)."""

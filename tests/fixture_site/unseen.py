@@ -43,11 +43,10 @@ import threading
 import time
 from collections import Counter
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fixture_site.served import ServedSite
+from tests.fixture_site.served import FixtureHandler, ServedSite
 
 DIRECTORY_PAGE = 10
 BULLETIN_PAGE = 8
@@ -138,12 +137,9 @@ def _index(token: str) -> int:
         return 0
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FixtureHandler):
     server_version = "Unseen/2.1"
     site: UnseenSite
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
         parts = urlsplit(self.path)
@@ -288,19 +284,6 @@ class Handler(BaseHTTPRequestHandler):
             f"{posts}{more}</div><script src='/static/older.js'></script></body></html>"
         )
         self._send(200, page.encode(), "text/html; charset=utf-8")
-
-    def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
 
 class UnseenSite(ServedSite):
     """Both layouts, served from a thread; a context manager."""

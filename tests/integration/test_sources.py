@@ -317,7 +317,9 @@ def test_json_sources_are_guarded_like_html(vigil_env, tmp_path):
     assert summary["errors"] == {"robots_disallowed": 1, "too_large": 1}, summary
     assert summary["skipped"] == {"max_items_per_page": 10, "item_repeated": 3}, summary
     assert sorted(summary["ad_ids"]) == [str(7000 + n) for n in range(30)]
-    assert summary["truncated"] == 31, summary  # the 62 kB response and each of its 1.5 kB items
+    # The 62 kB response and each of its 30 kept 1.5 kB items, unless one of the single-item
+    # responses (concurrency 4) was read first: its short copy of item 7000 is then the one kept.
+    assert summary["truncated"] in (30, 31), summary
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(times) == 5 and min(gaps) >= 0.45, gaps  # DOWNLOAD_DELAY 1 s, randomised 0.5-1.5 s
     print(f"JSON politeness: gaps between requests {[round(g, 2) for g in gaps]} s")

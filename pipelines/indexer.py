@@ -540,7 +540,8 @@ class Indexer:
         stored = stored_ads.get(key)
         current = write.source if write else (stored.source if stored else None)
         source, status = merge_ad(current, obs.doc)
-        if status == "duplicate" and recreated and current and current["record_ids"] == [obs.doc.record_id]:
+        created_by_this_record = bool(current) and current.get("record_ids") == [obs.doc.record_id]
+        if status == "duplicate" and recreated and created_by_this_record:
             status = "new"  # this record created the ad, and its announcement may never have gone out
         if source is not None:
             if write is None:

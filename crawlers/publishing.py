@@ -27,9 +27,12 @@ logger = logging.getLogger(__name__)
 
 # Room for the record's other fields and Kafka's per-record overhead.
 RECORD_HEADROOM = 64 * 1024
-# Pages arrive one by one; waiting this long fills a batch per partition with tens of them instead
-# of a few, and each batch costs its own request, checksum and broker append (docs/performance.md).
-LINGER_MS = 100
+# Pages arrive one by one; waiting this long fills a batch per partition with hundreds of them
+# instead of a few. Each batch and request costs the producer's I/O thread a loop that takes the GIL
+# from the reactor, and the broker an append; per page that was more than the page's own send.
+# A batch that fills (large pages) goes at once; spider close flushes (docs/performance.md).
+LINGER_MS = 1000
+BATCH_BYTES = 1024 * 1024
 
 
 class BrokerUnavailable(RuntimeError):
@@ -67,6 +70,13 @@ def fit(page: RawPage, limit: int) -> bytes:
     return value
 
 
+def quiet_client(level: str | int) -> None:
+    """kafka-python's loggers at the crawl's log level. Scrapy sets the root logger to NOTSET and
+    filters in its handler, so every ``log.debug`` of the client (one per ``send()``, several per
+    I/O loop) would build a LogRecord, walking the stack, only for the handler to drop it."""
+    logging.getLogger("kafka").setLevel(level)
+
+
 class KafkaPublisher:
     def __init__(self, crawler):
         if not crawler.settings.getbool("VIGIL_PUBLISH_ENABLED", True):
@@ -96,8 +106,11 @@ class KafkaPublisher:
         from vigil.core.kafka import producer
 
         kafka = self.settings.kafka
+        quiet_client(self.crawler.settings.get("LOG_LEVEL", "INFO"))
         try:
-            self.producer = producer(kafka, max_block_ms=15000, bootstrap_timeout_ms=5000, linger_ms=LINGER_MS)
+            self.producer = producer(
+                kafka, max_block_ms=15000, bootstrap_timeout_ms=5000, linger_ms=LINGER_MS, batch_size=BATCH_BYTES
+            )
             partitions = self.producer.partitions_for(self.topic)
         except KafkaError as exc:
             if self.producer is not None:

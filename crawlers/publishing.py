@@ -1,7 +1,7 @@
 """Item pipeline that publishes RawPage records to Kafka (key: canonical URL).
 
-kafka-python's producer (vigil.core.kafka.producer: acks=all, retries, bounded buffer, compressed
-batches) delivers in its own thread; each delivery is confirmed or counted as a failure by cause.
+kafka-python's producer (vigil.core.kafka.producer: acks=all, retries, compressed batches) delivers
+in its own thread; the reactor counts each record's delivery as confirmed or as a failure by cause.
 A failed delivery closes the crawl with reason ``publish_failed``: the producer has already retried,
 so going on would fetch pages nobody receives. A record that cannot be made to fit the broker's
 limit is a property of that one page, not of the broker: it is skipped and counted
@@ -12,9 +12,8 @@ limit is a property of that one page, not of the broker: it is skipped and count
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -87,7 +86,11 @@ class KafkaPublisher:
         self.limit = self.settings.kafka.max_message_bytes - RECORD_HEADROOM
         self.flush_timeout = crawler.settings.getfloat("VIGIL_FLUSH_TIMEOUT", 60)
         self.producer = None
-        self.lock = threading.Lock()
+        self.published = metrics.RECORDS_PUBLISHED.labels(self.topic)
+        # Futures of the records sent and not yet counted, oldest first, and their URLs (two deques:
+        # no per-record tuple or callback for the garbage collector to track).
+        self.pending: deque = deque()
+        self.pending_urls: deque[str] = deque()
         self.sent = 0
         self.delivered = 0
         self.failures: Counter[str] = Counter()
@@ -133,20 +136,37 @@ class KafkaPublisher:
         except RecordTooLarge as exc:
             self._skipped(item.canonical_url, exc)
             return item
+        url = item.canonical_url
         try:
-            future = self.producer.send(self.topic, key=item.canonical_url.encode("utf-8"), value=value)
+            future = self.producer.send(self.topic, key=url.encode("utf-8"), value=value)
         except Exception as exc:  # noqa: BLE001 - kafka-python raises many types; each is a named failure
-            self._failed(item.canonical_url, exc)
+            self._failed(url, exc)
             return item
-        with self.lock:
-            self.sent += 1
-        future.add_callback(self._delivered).add_errback(self._delivery_failed, item.canonical_url)
+        self.sent += 1
+        self.pending.append(future)
+        self.pending_urls.append(url)
+        self._count_deliveries()
         return item
 
-    def _delivered(self, _metadata) -> None:
-        with self.lock:
-            self.delivered += 1
-        metrics.RECORDS_PUBLISHED.labels(self.topic).inc()
+    def _count_deliveries(self, final: bool = False) -> None:
+        """Count the records whose batch the broker has acknowledged or failed, oldest first, in the
+        reactor (the producer's I/O thread then runs no callback per record). Each page checks; so a
+        failure closes the crawl one page after it arrives. ``final`` (after the flush) counts every
+        record, done or not, and closes nothing: the crawl is closing already."""
+        pending, urls = self.pending, self.pending_urls
+        delivered = 0
+        while pending and (final or pending[0].is_done):
+            future = pending.popleft()
+            url = urls.popleft()
+            if not future.is_done:
+                continue
+            if future.exception is None:
+                delivered += 1
+            else:
+                self._failed(url, future.exception, close=not final)
+        if delivered:
+            self.delivered += delivered
+            self.published.inc(delivered)
 
     def _skipped(self, url: str, exc: RecordTooLarge) -> None:
         """One page that cannot fit: counted as the crawl error ``record_too_large``; the crawl goes on."""
@@ -158,19 +178,15 @@ class KafkaPublisher:
             self.crawler.stats.inc_value("vigil/errors/record_too_large")
             logger.error("record for %s skipped: %s", url, exc)
 
-    def _delivery_failed(self, url: str, exc: BaseException) -> None:
-        self._failed(url, exc)
-
-    def _failed(self, url: str, exc: BaseException) -> None:
+    def _failed(self, url: str, exc: BaseException, close: bool = True) -> None:
         cause = type(exc).__name__
-        with self.lock:
-            self.failures[cause] += 1
-            first = self.first_failure is None
-            if first:
-                self.first_failure = f"record for {url} was not delivered to {self.topic}: {cause}: {exc}"
+        self.failures[cause] += 1
+        first = self.first_failure is None
+        if first:
+            self.first_failure = f"record for {url} was not delivered to {self.topic}: {cause}: {exc}"
         metrics.PUBLISH_ERRORS.labels(cause).inc()
         logger.error("delivery failed for %s: %s: %s", url, cause, exc)
-        if first:
+        if first and close:
             self._close_crawl()
 
     def _close_crawl(self) -> None:
@@ -193,13 +209,13 @@ class KafkaPublisher:
             self._flush()
         finally:
             self.producer.close(timeout=5)
-        with self.lock:
-            undelivered = self.sent - self.delivered - sum(self.failures.values())
-            if undelivered > 0:
-                self.failures["Undelivered"] += undelivered
-                self.first_failure = self.first_failure or (
-                    f"{undelivered} records to {self.topic} were not confirmed within {self.flush_timeout}s"
-                )
+        self._count_deliveries(final=True)
+        undelivered = self.sent - self.delivered - sum(self.failures.values())
+        if undelivered > 0:
+            self.failures["Undelivered"] += undelivered
+            self.first_failure = self.first_failure or (
+                f"{undelivered} records to {self.topic} were not confirmed within {self.flush_timeout}s"
+            )
         self.sync_stats()
 
     def _flush(self) -> None:
@@ -223,9 +239,8 @@ class KafkaPublisher:
 
     def sync_stats(self) -> None:
         stats = self.crawler.stats
-        with self.lock:
-            stats.set_value("vigil/published", self.delivered)
-            for cause, count in self.failures.items():
-                stats.set_value(f"vigil/publish_failed/{cause}", count)
-            if self.first_failure:
-                stats.set_value("vigil/publish_error", self.first_failure)
+        stats.set_value("vigil/published", self.delivered)
+        for cause, count in self.failures.items():
+            stats.set_value(f"vigil/publish_failed/{cause}", count)
+        if self.first_failure:
+            stats.set_value("vigil/publish_error", self.first_failure)

@@ -168,6 +168,9 @@ class KafkaPublisher:
         except RecordTooLarge as exc:
             self._skipped(url, exc)
             return
+        except Exception as exc:  # noqa: BLE001 - a page that cannot be serialised is not sent: a named failure
+            self._failed(url, exc)
+            return
         try:
             future = self.producer.send(self.topic, key=url.encode("utf-8"), value=value)
         except Exception as exc:  # noqa: BLE001 - kafka-python raises many types; each is a named failure

@@ -119,3 +119,14 @@ def test_closing_hands_over_what_is_held_and_counts_what_never_came_back():
     stats = published.crawler.stats.values
     assert stats["vigil/published"] == 3 and stats["vigil/publish_failed/Undelivered"] == 2
     assert "2 records to" in stats["vigil/publish_error"]
+
+
+def test_a_page_that_cannot_be_serialised_is_a_counted_failure_and_the_run_goes_on():
+    published, producer, closed = publisher()
+    broken = page(1)
+    broken.fields = {"title": object()}  # not JSON: pydantic-core refuses to serialise it
+    for item in (page(0), broken, page(2)):
+        published.process_item(item)
+    published.hand_over()
+    assert [key for key, _ in producer.sent] == [b"http://127.0.0.1/ad/0", b"http://127.0.0.1/ad/2"]
+    assert sum(published.failures.values()) == 1 and closed == ["publish_failed"]

@@ -18,6 +18,8 @@ def producer(settings: KafkaSettings, **overrides: Any):
     """
     from kafka import KafkaProducer
 
+    from vigil.core.partitioner import KeyPartitioner
+
     options: dict[str, Any] = {
         "acks": "all",
         "enable_idempotence": True,
@@ -26,6 +28,7 @@ def producer(settings: KafkaSettings, **overrides: Any):
         "linger_ms": 20,
         "batch_size": 256 * 1024,
         "compression_type": "lz4",
+        "partitioner": KeyPartitioner(),
         "max_request_size": settings.max_message_bytes,
         "request_timeout_ms": 30000,
         "max_block_ms": 30000,

@@ -124,6 +124,7 @@ UNIT_RE = re.compile(
     rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|]{{1,2}}(?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[OoIl|](?![^\W\d_]))?)"
     r"|(?P<word>(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)*(?![^\W\d_]))"
 )
+_DIGIT_RE = re.compile(r"\d")
 _LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 _PLAIN_GAP = set(" -./()\u00a0\t")
 _FORBIDDEN_GAP = set(",:%€£¥&+\r")
@@ -252,7 +253,7 @@ def _glued_at(lowered: str, i: int, best: dict) -> tuple[tuple[str, int, int], .
 
 def _tokens(text: str) -> Iterator[_Token]:
     glued: list[tuple[int, tuple[tuple[str, int, int], ...]]] = []
-    if any(ch.isdigit() for ch in text):
+    if _DIGIT_RE.search(text):
         for match in GLUED_RE.finditer(text):
             pieces = _glued(match.group(0))
             if pieces:
@@ -284,10 +285,13 @@ def _plain_tokens(text: str, begin: int, stop: int) -> Iterator[_Token]:
         if kind == "keycap":
             yield _Token(start, match.end(), "digits", raw[0], True)
         elif kind == "digits":
+            if raw.isascii() and raw.isdigit():
+                yield _Token(start, match.end(), "digits", raw, False)
+                continue
             ascii_digits = "".join(
                 str(unicodedata.digit(ch)) if not ch.isascii() else ch for ch in raw.translate(_LETTER_DIGITS)
             )
-            yield _Token(start, match.end(), "digits", ascii_digits, not raw.isascii() or not raw.isdigit())
+            yield _Token(start, match.end(), "digits", ascii_digits, True)
         elif len(raw) <= 200:
             parts = _segment(raw)
             if parts:

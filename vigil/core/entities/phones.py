@@ -27,6 +27,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from vigil.core.prefilter import PatternSet
+
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
     0: ("zero", "zéro", "cero", "nul", "null", "nula"),
     1: ("one", "een", "eins", "ein", "un", "une", "uno", "jeden", "unu", "um"),
@@ -137,6 +139,7 @@ _DECOY_RE = re.compile(
     r"|(?<!\w)\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|kg|lbs?|mm|ml|m²|sqm|km|mi)\b",  # 165 cm
     re.IGNORECASE,
 )
+_DECOY_FILTER = PatternSet([_DECOY_RE])  # one Hyperscan pass instead of the regex at every position
 _ID_SUFFIX = r"(?:id|no\.?|nr\.?|number|num|#|n[°º]|code)"
 _ID_CUE_RE = re.compile(
     r"(?:(?<![^\W\d_])(?:post(?:ing)?|ad|ads|listing|ref(?:erence)?|order|item|advert|anzeigen?|annonce|anuncio|annuncio"
@@ -482,7 +485,7 @@ def _price_units(text: str, units: Sequence[_Unit]) -> set[int]:
 
 def _chains(text: str, exclude: Iterable[tuple[int, int]]) -> Iterator[list[_Unit]]:
     excluded = sorted(exclude)
-    excluded += [m.span() for m in _DECOY_RE.finditer(text)] if any(ch in text for ch in "'’′\"cmkgl/") else []
+    excluded += [m.span() for m in _DECOY_RE.finditer(text)] if _DECOY_FILTER.may_match(text) else []
     units = _units(text)
     prices = _price_units(text, units) if any(ch in text for ch in _CURRENCY) else set()
     chain: list[_Unit] = []

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipelines.prefilter import PatternSet
 from vigil.core.entities.phones import spelled_numbers
+from vigil.core.prefilter import PatternSet
 
 _NUM = r"(?P<age>[1-7][0-9])"
 _AFTER = (

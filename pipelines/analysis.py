@@ -47,14 +47,18 @@ def configure(limits: LimitsSettings) -> None:
 
 class Budget:
     """CPU seconds this thread may still spend on one page (``time.thread_time``: a busy machine
-    or other threads do not use it up)."""
+    or other threads do not use it up). A thread cannot have used more CPU than the wall-clock
+    time that passed, so its CPU clock (a system call, asked between every stage) is read only
+    once the wall clock says the budget could be spent."""
 
     def __init__(self, seconds: float):
         self.deadline = time.thread_time() + seconds
+        self.earliest = time.perf_counter() + seconds
         self.spent = False
 
     def expired(self) -> bool:
-        self.spent = self.spent or time.thread_time() > self.deadline
+        if not self.spent and time.perf_counter() >= self.earliest:
+            self.spent = time.thread_time() > self.deadline
         return self.spent
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 MIN_WORDS = 40
 MAX_CHARS = 2000
 DICTIONARY_BYTES = 32768
+LEVEL = 6
 _CLEAN_RE = re.compile(r"[^0-9A-Za-z,.() \n]")
 _SPACES_RE = re.compile(r"[ \t]+")
 
@@ -30,14 +31,16 @@ def _clean(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _compressors() -> tuple[zlib._Compress, zlib._Compress]:
+def _primed() -> zlib._Compress:
+    """A raw-deflate compressor primed with the corpus, copied per ad; the unprimed size is a
+    one-shot ``zlib.compress`` with the same level, window and memory level."""
     from importlib.resources import files
 
     corpus = files("zippy").joinpath("ai-generated.txt").read_text(encoding="utf-8")
     dictionary = _clean(re.sub(r"\n+", "\n", corpus)).encode()[-DICTIONARY_BYTES:]
-    primed = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary)
-    plain = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
-    return primed, plain
+    return zlib.compressobj(
+        LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zlib.DEF_MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, dictionary
+    )
 
 
 def llm_likeness(text: str, language: str | None) -> float | None:
@@ -46,7 +49,7 @@ def llm_likeness(text: str, language: str | None) -> float | None:
     if (language or "").lower()[:2] != "en" or text.count(" ") < MIN_WORDS:
         return None
     sample = _clean(text[:MAX_CHARS]).encode()
-    primed, plain = (compressor.copy() for compressor in _compressors())
+    primed = _primed().copy()
     with_corpus = len(primed.compress(sample) + primed.flush())
-    alone = len(plain.compress(sample) + plain.flush())
+    alone = len(zlib.compress(sample, LEVEL, -zlib.MAX_WBITS))
     return with_corpus / alone if alone else None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from pipelines.generated import llm_likeness
-from pipelines.prefilter import PatternSet
 from pipelines.scope import Scope, boilerplate_spans, compile_scope, is_name, negated
+from vigil.core.prefilter import PatternSet
 from vigil.core.records import Entity, IndicatorHit, Span
 
 TAXONOMY_PATH = Path(__file__).with_name("indicators.yaml")
@@ -66,13 +66,31 @@ class Taxonomy:
     scope: Scope | None = None
     prefilter: PatternSet | None = field(default=None, compare=False, repr=False)
 
-    def candidates(self, findings: Findings) -> set[str]:
-        """Ids of the pattern indicators that may match the ad's title or text: one pass over
-        both instead of one per indicator (all of them when the taxonomy has no prefilter)."""
+    @cached_property
+    def ordered(self) -> tuple[Indicator, ...]:
+        """The indicators in matching order: composite detectors after those they combine."""
+        return tuple(sorted(self.indicators, key=lambda i: i.detector in _LATE_DETECTORS))
+
+    @cached_property
+    def rank(self) -> dict[str, int]:
+        """Each indicator's place in the taxonomy, the order its hits are reported in."""
+        return {indicator.id: i for i, indicator in enumerate(self.indicators)}
+
+    @cached_property
+    def _owners(self) -> list[tuple[str, re.Pattern[str]]]:
+        return [(i.id, pattern) for i in self.indicators for pattern in i.patterns]
+
+    def candidates(self, findings: Findings) -> dict[str, list[re.Pattern[str]]]:
+        """The pattern indicators that may match the ad's title or text, each with those of its
+        patterns that may: one pass over both instead of one per pattern (every pattern when the
+        taxonomy has no prefilter)."""
         if self.prefilter is None:
-            return {i.id for i in self.indicators if i.patterns}
-        owners = [i.id for i in self.indicators for _ in i.patterns]
-        return {owners[index] for index in self.prefilter.candidates(f"{findings.title}\n{findings.text}")}
+            return {i.id: list(i.patterns) for i in self.indicators if i.patterns}
+        found: dict[str, list[re.Pattern[str]]] = {}
+        for index in sorted(self.prefilter.candidates(f"{findings.title}\n{findings.text}")):
+            indicator_id, pattern = self._owners[index]
+            found.setdefault(indicator_id, []).append(pattern)
+        return found
 
 
 _SCOPE_KEYS = ("negation_before", "negation_after", "boilerplate", "name_cues")
@@ -349,15 +367,16 @@ def match_indicators(
     to ``truncated``."""
     taxonomy = taxonomy or default_taxonomy()
     hits: list[IndicatorHit] = []
-    ordered = sorted(taxonomy.indicators, key=lambda i: i.detector in _LATE_DETECTORS)
     candidates = taxonomy.candidates(findings)
-    for indicator in ordered:
+    for indicator in taxonomy.ordered:
         if indicator.detector:
             evidence = DETECTORS[indicator.detector](indicator, findings, hits)
         elif indicator.id not in candidates:
             continue
         else:
-            evidence = _pattern_spans(indicator.patterns, findings, indicator.escalate, taxonomy.scope, max_evidence + 1)
+            evidence = _pattern_spans(
+                candidates[indicator.id], findings, indicator.escalate, taxonomy.scope, max_evidence + 1
+            )
         if len(evidence) > max_evidence and truncated is not None:
             truncated.add("evidence_spans")
         if evidence:
@@ -371,5 +390,4 @@ def match_indicators(
                     evidence=sorted(evidence, key=lambda s: s.start)[:max_evidence],
                 )
             )
-    order = {indicator.id: i for i, indicator in enumerate(taxonomy.indicators)}
-    return sorted(hits, key=lambda h: order[h.id])
+    return sorted(hits, key=lambda h: taxonomy.rank[h.id])

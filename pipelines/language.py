@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import islice
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -29,7 +30,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code (lower-case), the hint for too-short text, None when undecidable."""
     hint = hint.strip().lower()[:2] if hint and hint.strip() else None
     sample = " ".join(text[: 4 * SAMPLE_CHARS].split())[:SAMPLE_CHARS]
-    if len(_LETTERS_RE.findall(sample)) < MIN_CHARS:
+    if sum(1 for _ in islice(_LETTERS_RE.finditer(sample), MIN_CHARS)) < MIN_CHARS:
         return hint
     language = detector().detect_language_of(sample)
     if language is None:

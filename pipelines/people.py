@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipelines.prefilter import PatternSet
+from vigil.core.prefilter import PatternSet
 
 ETHNICITIES: dict[str, tuple[str, ...]] = {
     "asian": ("asian", "asiatisch", "asiatische", "asiatique", "asiática", "asiatica", "aziatisch", "aziatische", "azjatka", "asiatica"),

@@ -54,7 +54,7 @@ def _repair(match: re.Match[str]) -> str:
 
 def fix_mojibake(text: str) -> str:
     """Undo UTF-8-read-as-cp1252 damage where a run decodes cleanly; leave the rest alone."""
-    return _MOJIBAKE_RE.sub(_repair, text)
+    return text if text.isascii() else _MOJIBAKE_RE.sub(_repair, text)
 
 
 def clean_text(text: str) -> str:

@@ -201,3 +201,23 @@ def test_find_entities_spans_point_into_text():
 )
 def test_handle_cues(text, expected):
     assert [h.value for h in find_handles(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("anna (małpa) wp (kropka) pl", None, ("email", "anna@wp.pl")),
+        ("anna {at} web {punkt} de", None, ("email", "anna@web.de")),
+        ("MAIL: Anna.B@Gmail.com!", None, ("email", "anna.b@gmail.com")),
+        ("see instagram.com/Anna_X for pics", None, ("handle", "instagram:anna_x")),
+        ("TELEGRAM: @anna_x", None, ("handle", "telegram:anna_x")),
+        ("pay to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa only", None, ("wallet", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")),
+        (f"mirror at {DDG_ONION.upper()}", None, ("onion", DDG_ONION)),
+        ("HXXPS://Example.com/ad", None, ("url", "https://example.com/ad")),
+        ("WhatsApp 06-12345678", "NL", ("handle", "whatsapp:+31612345678")),
+    ],
+)
+def test_the_scan_runs_every_finder_that_can_match(text, region, expected):
+    """One Hyperscan pass picks the finders worth running (caseless, a superset of those that
+    match): what each finder finds on its own is still found by the whole scan."""
+    assert expected in [(e.type, e.value) for e in find_entities(text, region)]

@@ -50,3 +50,16 @@ def test_too_short_text_uses_title_or_has_no_cluster():
 def test_content_hash_ignores_case_and_spacing_but_not_words():
     assert content_hash("Title", "Some  text\nhere") == content_hash("title", "some text here")
     assert content_hash("Title", "some text here") != content_hash("Title", "other text here")
+
+
+def test_signature_is_datasketch_minhash_of_the_shingles_with_its_default_hash():
+    """Signatures stored by earlier versions stay comparable: the hashing done in place of
+    datasketch's per-shingle hash function gives the very same values."""
+    from datasketch import MinHash
+
+    from pipelines.near_duplicates import NUM_PERM, SCHEME, SEED, shingles
+
+    text = "Sweet young girl new in town, call me for a good time, incall and outcall, no rush"
+    reference = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    reference.update_batch([s.encode("utf-8") for s in shingles(text)])
+    assert signature_values(ad_minhash("", text)) == [int(v) for v in reference.hashvalues]

@@ -20,8 +20,8 @@ from types import ModuleType
 import pytest
 
 import pipelines.indicators
-from pipelines.prefilter import PatternSet
 from vigil.core.config import LimitsSettings
+from vigil.core.prefilter import PatternSet
 from vigil.core.records import RawPage
 
 PACKAGES = ("pipelines", "crawlers", "vigil.core")
@@ -120,7 +120,7 @@ def test_no_pattern_backtracks_catastrophically(name):
 
 
 def test_the_hyperscan_prefilter_is_linear():
-    """The one pass that picks the indicator patterns worth running (pipelines/prefilter.py)."""
+    """The one pass that picks the indicator patterns worth running (vigil/core/prefilter.py)."""
     taxonomy = pipelines.indicators.default_taxonomy()
     assert isinstance(taxonomy.prefilter, PatternSet)
     taxonomy.prefilter.candidates("warm up: compiling the database is paid once per process")

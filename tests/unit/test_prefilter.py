@@ -17,7 +17,7 @@ from pipelines.indicators import (
     default_taxonomy,
     match_indicators,
 )
-from pipelines.prefilter import PatternSet
+from vigil.core.prefilter import PatternSet
 
 DATA = Path(__file__).resolve().parents[1] / "eval" / "data"
 

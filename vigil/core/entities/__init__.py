@@ -16,10 +16,29 @@ from vigil.core.config import LimitsSettings
 from vigil.core.entities import emails, handles, onions, phones, urls, wallets
 from vigil.core.entities.spans import Spans, masked
 from vigil.core.metrics import LIMITS_HIT
+from vigil.core.prefilter import PatternSet
 from vigil.core.records import Entity
 
 ENTITY_TYPES = ("phone", "email", "wallet", "handle", "onion", "url", "image")
 IMAGE_HASH = re.compile(r"[0-9a-f]{16}")
+
+# One Hyperscan pass over a text tells which finders can find anything in it; the others are not
+# run. Phones are always read.
+_FINDERS = {
+    "onion": [onions.ONION_RE],
+    "url": [urls.URL_RE],
+    "email": [emails.PLAIN_RE, emails.OBFUSCATED_RE],
+    "wallet": [wallets.CANDIDATE_RE],
+    "handle": [*handles.LINK_RE.values(), handles.ANY_CONTEXT_RE],
+    "messenger": [handles.MESSENGER_RE],
+}
+_FINDER_OF = [name for name, patterns in _FINDERS.items() for _ in patterns]
+_GATES = PatternSet([pattern for patterns in _FINDERS.values() for pattern in patterns])
+
+
+def _finders(text: str) -> set[str]:
+    """The finders that may match ``text`` (a superset of those that do)."""
+    return {_FINDER_OF[index] for index in _GATES.candidates(text)}
 
 
 def normalize(entity_type: str, value: str, region: phones.Regions = None) -> str | None:
@@ -123,13 +142,14 @@ def scan_entities(
             return True
         return False
 
-    for match, host in onions.find_onions(text):
+    finders = _finders(text)
+    for match, host in onions.find_onions(text) if "onion" in finders else ():
         found.append(Entity(type="onion", value=host, raw=match.group(0), start=match.start(), end=match.end()))
-    for start, end, value in urls.find_urls(text):
+    for start, end, value in urls.find_urls(text) if "url" in finders else ():
         taken.add(start, end)
         if ".onion" not in value:
             found.append(Entity(type="url", value=value, raw=text[start:end], start=start, end=end))
-    if not out_of_time():
+    if "email" in finders and not out_of_time():
         # find_emails yields no two overlapping addresses, so checking against the URLs alone is
         # checking against everything taken so far.
         addresses = []
@@ -141,7 +161,7 @@ def scan_entities(
                 )
         for start, end in addresses:
             taken.add(start, end)
-    if not out_of_time():
+    if "wallet" in finders and not out_of_time():
         for match, wallet in wallets.find_wallets(text):
             taken.add(*match.span())
             found.append(
@@ -150,7 +170,7 @@ def scan_entities(
                     start=match.start(), end=match.end(),
                 )
             )
-    if not out_of_time():
+    if "handle" in finders and not out_of_time():
         for handle in handles.find_handles(text):
             found.append(
                 Entity(
@@ -176,7 +196,7 @@ def scan_entities(
         numbers = bounded_numbers.entities
         truncated |= bounded_numbers.truncated
         found += numbers
-        if not out_of_time():
+        if "messenger" in finders and numbers and not out_of_time():
             for handle in handles.find_messenger_numbers(text, [(p.start, p.end, p.value) for p in numbers]):
                 found.append(
                     Entity(

@@ -43,7 +43,7 @@ def normalize_email(value: str) -> str | None:
 def find_emails(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """(start, end, normalised address, obfuscated) for each address in ``text``."""
     taken = Spans()
-    for match in PLAIN_RE.finditer(text):
+    for match in PLAIN_RE.finditer(text) if "@" in text else ():
         value = normalize_email(match.group(0))
         if value:
             taken.add(*match.span())

@@ -160,7 +160,7 @@ def find_handles(text: str) -> Iterator[HandleMatch]:
                 yield HandleMatch(match.start(), match.end(), platform, value, match.group(0))
 
 
-_MESSENGER_RE = re.compile(
+MESSENGER_RE = re.compile(
     r"(?<![^\W\d_])(?:" + "|".join(f"(?P<{p}>{w})" for p, w in PHONE_MESSENGERS.items()) + r")(?![^\W\d_])",
     re.IGNORECASE,
 )
@@ -182,7 +182,7 @@ def find_messenger_numbers(text: str, phones: Iterable[tuple[int, int, str]]) ->
     06...") or, for WhatsApp, Telegram and Viber, follows in the same sentence ("06... or WhatsApp").
     A word that introduces a number, or a name ("Telegram: @x"), says nothing about earlier ones."""
     phones = sorted(phones)
-    for match in _MESSENGER_RE.finditer(text):
+    for match in MESSENGER_RE.finditer(text):
         platform = match.lastgroup or ""
         after = next((p for p in phones if p[0] >= match.end()), None)
         if after and _BEFORE_NUMBER_GAP.fullmatch(text, match.end(), after[0]):

@@ -27,6 +27,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from vigil.core.prefilter import PatternSet
+
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
     0: ("zero", "zéro", "cero", "nul", "null", "nula"),
     1: ("one", "een", "eins", "ein", "un", "une", "uno", "jeden", "unu", "um"),
@@ -124,6 +126,7 @@ UNIT_RE = re.compile(
     rf"|(?P<digits>(?:(?<![^\W\d_])[OoIl|]{{1,2}}(?=[{_DIGITLIKE}]))?[{_DIGITLIKE}](?:[{_DIGITLIKE}OoIl|]*[{_DIGITLIKE}])?(?:[OoIl|](?![^\W\d_]))?)"
     r"|(?P<word>(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)*(?![^\W\d_]))"
 )
+_DIGIT_RE = re.compile(r"\d")
 _LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 _PLAIN_GAP = set(" -./()\u00a0\t")
 _FORBIDDEN_GAP = set(",:%€£¥&+\r")
@@ -136,6 +139,7 @@ _DECOY_RE = re.compile(
     r"|(?<!\w)\d{1,3}(?:[.,]\d{1,2})?\s?(?:cm|kg|lbs?|mm|ml|m²|sqm|km|mi)\b",  # 165 cm
     re.IGNORECASE,
 )
+_DECOY_FILTER = PatternSet([_DECOY_RE])  # one Hyperscan pass instead of the regex at every position
 _ID_SUFFIX = r"(?:id|no\.?|nr\.?|number|num|#|n[°º]|code)"
 _ID_CUE_RE = re.compile(
     r"(?:(?<![^\W\d_])(?:post(?:ing)?|ad|ads|listing|ref(?:erence)?|order|item|advert|anzeigen?|annonce|anuncio|annuncio"
@@ -252,7 +256,7 @@ def _glued_at(lowered: str, i: int, best: dict) -> tuple[tuple[str, int, int], .
 
 def _tokens(text: str) -> Iterator[_Token]:
     glued: list[tuple[int, tuple[tuple[str, int, int], ...]]] = []
-    if any(ch.isdigit() for ch in text):
+    if _DIGIT_RE.search(text):
         for match in GLUED_RE.finditer(text):
             pieces = _glued(match.group(0))
             if pieces:
@@ -284,10 +288,13 @@ def _plain_tokens(text: str, begin: int, stop: int) -> Iterator[_Token]:
         if kind == "keycap":
             yield _Token(start, match.end(), "digits", raw[0], True)
         elif kind == "digits":
+            if raw.isascii() and raw.isdigit():
+                yield _Token(start, match.end(), "digits", raw, False)
+                continue
             ascii_digits = "".join(
                 str(unicodedata.digit(ch)) if not ch.isascii() else ch for ch in raw.translate(_LETTER_DIGITS)
             )
-            yield _Token(start, match.end(), "digits", ascii_digits, not raw.isascii() or not raw.isdigit())
+            yield _Token(start, match.end(), "digits", ascii_digits, True)
         elif len(raw) <= 200:
             parts = _segment(raw)
             if parts:
@@ -478,7 +485,7 @@ def _price_units(text: str, units: Sequence[_Unit]) -> set[int]:
 
 def _chains(text: str, exclude: Iterable[tuple[int, int]]) -> Iterator[list[_Unit]]:
     excluded = sorted(exclude)
-    excluded += [m.span() for m in _DECOY_RE.finditer(text)] if any(ch in text for ch in "'’′\"cmkgl/") else []
+    excluded += [m.span() for m in _DECOY_RE.finditer(text)] if _DECOY_FILTER.may_match(text) else []
     units = _units(text)
     prices = _price_units(text, units) if any(ch in text for ch in _CURRENCY) else set()
     chain: list[_Unit] = []

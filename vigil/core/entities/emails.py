@@ -20,8 +20,10 @@ _COMMON_TLDS = (
 PLAIN_RE = re.compile(
     r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,18})(?![\w-])"
 )
+# The local part is possessive: none of its characters can begin the separator after it, so giving
+# some back never lets a match through, and the regex would otherwise try that at every word.
 OBFUSCATED_RE = re.compile(
-    rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})"
+    rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}}+)"
     rf"(?:\s*+[\(\[\{{<]\s*+(?:{_AT_WORDS})\s*+[\)\]\}}>]\s*+|\s++(?:{_AT_WORDS})\s++|\s*+@\s*+)"
     rf"((?:[A-Za-z0-9-]{{1,63}}(?:{_OPEN}(?:{_DOT_WORDS}){_CLOSE}|\s++(?:{_DOT_WORDS})\s++))+)"
     rf"({_COMMON_TLDS})\b",

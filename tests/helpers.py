@@ -14,6 +14,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+# How long to wait for a worker process's first output: seconds when the machine is idle, a minute
+# or more at load 15-20 (analysers and clients to load, a consumer group to join). Waits end as
+# soon as their condition holds, so only a failing test pays for it.
+FIRST_OUTPUT = 240.0
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds pass; returns the last result."""
     deadline = time.monotonic() + timeout

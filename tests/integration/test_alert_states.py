@@ -18,7 +18,7 @@ import pytest
 from scheduler.alert_store import UNKNOWN_OUTCOME, Alert, AlertStore, alert_id
 from scheduler.delivery import Delivery
 from scheduler.outbox import Inbox, Outbox, Sweeper
-from tests.helpers import free_port, wait_for
+from tests.helpers import FIRST_OUTPUT, free_port, wait_for
 from tests.integration.test_monitoring import Process, configure, produce
 from vigil.core.records import AdEvent, utcnow
 
@@ -162,7 +162,7 @@ def test_stopping_mid_retry_leaves_the_alert_pending_not_failed(store):
     assert outbox.queue.get_nowait().alert_id == alert.alert_id
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(480)
 def test_kill_9_while_sending_loses_nothing_silently_and_sends_nothing_twice(vigil_env, tmp_path, request):
     hook = Hook()
     request.addfinalizer(hook.close)
@@ -190,7 +190,7 @@ def test_kill_9_while_sending_loses_nothing_silently_and_sends_nothing_twice(vig
     produce(vigil_env.settings, *events)
     first = Process(vigil_env, "alerts-1", "worker", "alerts")
     request.addfinalizer(first.stop)
-    assert wait_for(lambda: hook.posts, timeout=60), first.tail()
+    assert wait_for(lambda: hook.posts, timeout=FIRST_OUTPUT), first.tail()
 
     def history() -> dict[str, dict]:
         out = vigil_env.run("alerts", "history", "--json").stdout

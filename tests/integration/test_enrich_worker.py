@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import vigil_executable
-from tests.helpers import free_port, wait_for
+from tests.helpers import FIRST_OUTPUT, free_port, wait_for
 from vigil.core.records import RawPage
 
 pytestmark = pytest.mark.integration
@@ -280,7 +280,7 @@ def test_redelivery_creates_no_duplicate_and_no_event(vigil_env, stack_io, start
     pages = simple_ads(6)
     stack_io.send([*pages, listing_page(1)])
     worker = start_worker("--group", "g-redeliver", "--batch-size", "4", "--metrics-port", str(metrics_port))
-    assert wait_for(lambda: stack_io.caught_up("g-redeliver"), timeout=60), worker.log()[-3000:]
+    assert wait_for(lambda: stack_io.caught_up("g-redeliver"), timeout=FIRST_OUTPUT), worker.log()[-3000:]
 
     recrawl_same = pages[0].model_copy(update={"record_id": "recrawl-same", "job_id": "job-2"})
     changed_body = pages[1].body.replace("Sweet and discreet", "Brand new photos")
@@ -418,7 +418,7 @@ def test_elasticsearch_outage_of_20_seconds_loses_nothing(vigil_env, stack_io, s
     worker = start_worker("--group", "g-outage", "--batch-size", "10", env=env)
     try:
         stack_io.send(simple_ads(20))
-        assert wait_for(lambda: stack_io.caught_up("g-outage"), timeout=60), worker.log()[-3000:]
+        assert wait_for(lambda: stack_io.caught_up("g-outage"), timeout=FIRST_OUTPUT), worker.log()[-3000:]
         committed_before = stack_io.committed_total("g-outage")
 
         proxy.close()
@@ -453,7 +453,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_worker_goes_on(vigil
     ]
     stack_io.send([good[0], *poison, good[1], good[2]])
     worker = start_worker("--group", "g-poison", "--metrics-port", str(metrics_port))
-    assert wait_for(lambda: stack_io.caught_up("g-poison"), timeout=60), worker.log()[-3000:]
+    assert wait_for(lambda: stack_io.caught_up("g-poison"), timeout=FIRST_OUTPUT), worker.log()[-3000:]
 
     letters = stack_io.read(vigil_env.settings.kafka.topics.pages_dlq)
     causes = sorted(letter["error_type"] for letter in letters)
@@ -546,7 +546,7 @@ def test_read_only_indices_pause_the_worker_and_nothing_is_lost(vigil_env, stack
     indices = vigil_env.settings.es.indices
     stack_io.send(simple_ads(2))
     worker = start_worker("--group", "g-flood")
-    assert wait_for(lambda: stack_io.caught_up("g-flood"), timeout=90), worker.log()[-3000:]
+    assert wait_for(lambda: stack_io.caught_up("g-flood"), timeout=FIRST_OUTPUT), worker.log()[-3000:]
     committed_before = stack_io.committed_total("g-flood")
     blocked = f"{indices.ads},{indices.entities}"
     stack_io.es.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": True})

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from scheduler.lease import leases_table
 from scheduler.service import JOBS_TABLE, LEASE_NAME
 from scheduler.watches import engine_for
-from tests.helpers import wait_for
+from tests.helpers import FIRST_OUTPUT, wait_for
 from tests.integration.test_monitoring import Process, configure, crawl_jobs
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def runs_published_by(process: Process) -> list[int]:
     return [entry["run"] for entry in entries if entry.get("event") == "crawl job published"]
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(480)
 def test_standby_takes_over_from_a_killed_leader_on_postgresql(
     vigil_env, tmp_path, postgres_url, processes  # noqa: F811 - the fixture imported above
 ):
@@ -64,7 +64,7 @@ def test_standby_takes_over_from_a_killed_leader_on_postgresql(
     schedulers = [Process(vigil_env, f"scheduler-{i}", "scheduler") for i in (1, 2)]
     processes.extend(schedulers)
     by_pid = {str(s.process.pid): s for s in schedulers}
-    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= 3, timeout=60, interval=0.5), "\n".join(
+    assert wait_for(lambda: len(crawl_jobs(vigil_env.settings)) >= 3, timeout=FIRST_OUTPUT, interval=0.5), "\n".join(
         s.tail() for s in schedulers
     )
     holder, _ = lease()

@@ -19,7 +19,7 @@ from tests.conftest import vigil_executable
 from tests.fixture_site.feeds import FeedSite
 from tests.fixture_site.notices import NoticeSite
 from tests.fixture_site.unseen import UnseenSite
-from tests.helpers import wait_for
+from tests.helpers import FIRST_OUTPUT, wait_for
 from tests.integration.test_crawl import read_pages, run_json, with_config, write_profile
 from tests.integration.test_monitoring import Process, configure, finished
 from vigil.core.records import AdEvent
@@ -239,7 +239,7 @@ def test_unseen_feed_layout_crawls_completely_from_a_docs_only_profile(vigil_env
 INTERVAL = 5.0
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_env, tmp_path, processes, webhook):
     """Scheduler, crawl, enrich and alerts workers as workers, watching the channel preview: the
     baseline raises nothing, re-crawls stop at the first known post, one new post is one alert."""
@@ -264,7 +264,7 @@ def test_a_post_added_to_a_watched_feed_raises_exactly_one_new_ad_alert(vigil_en
         def tails() -> str:
             return "\n".join(p.tail() for p in processes)
 
-        assert wait_for(lambda: finished(settings, "channel-preview", baseline=True), timeout=90), tails()
+        assert wait_for(lambda: finished(settings, "channel-preview", baseline=True), timeout=FIRST_OUTPUT), tails()
         baseline = finished(settings, "channel-preview", baseline=True)[0]
         assert baseline["ads"] == 17, baseline
         assert wait_for(lambda: finished(settings, "channel-preview", baseline=False), timeout=60), tails()

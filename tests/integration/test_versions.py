@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.fixture_site import FixtureSite
-from tests.helpers import wait_for
+from tests.helpers import FIRST_OUTPUT, wait_for
 from tests.integration.test_monitoring import Process, board_profile, configure, key
 from vigil.core.records import AdEvent, AdVersion, Capture, RawPage
 
@@ -47,7 +47,7 @@ def events(settings, ad_key: str) -> list[AdEvent]:
     return [e for e in found if e.ad_key == ad_key]
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_an_edited_ad_gets_a_second_version_an_event_and_an_alert_with_the_diff(
     vigil_env, tmp_path, processes, webhook
 ):
@@ -73,7 +73,7 @@ def test_an_edited_ad_gets_a_second_version_an_event_and_an_alert_with_the_diff(
 
         first = vigil_env.run("crawl", "board", "--json", timeout=120)
         assert first.returncode == 0, first.stderr
-        assert wait_for(lambda: len(versions(settings, ad_key)) == 1, timeout=90), tails()
+        assert wait_for(lambda: len(versions(settings, ad_key)) == 1, timeout=FIRST_OUTPUT), tails()
 
         site.edit_ad(ad["id"], body=BODY.format(phone=NEW_PHONE), price="£200 / hour")
         started = time.monotonic()

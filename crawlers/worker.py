@@ -3,7 +3,9 @@
 A child process, because Scrapy's reactor cannot be restarted in-process, and a crash or a hung
 crawl is contained and killed on time. The child runs ``crawlers.runner.crawl_job``, which takes
 the ``CrawlJob`` and returns the ``CrawlSummary`` record, the same code ``vigil crawl`` runs.
-Jobs of one profile run one at a time, in order; up to ``slots`` profiles crawl at once.
+Jobs of one profile run one at a time, in order; up to ``slots`` profiles crawl at once. A job
+that can never run (its profile unknown, outside the profiles directory, or invalid) fails at once,
+without a child or a retry.
 The shared consumer loop (``vigil.core.consumer``) commits a job's offset only when its crawl has
 ended (finished, or failed after its retries), and only once every earlier job of its partition
 has ended too (``held``).
@@ -35,6 +37,7 @@ from vigil.core.records import CrawlJob, CrawlSummary, JobStatus, utcnow
 log = structlog.get_logger("vigil.crawl_worker")
 
 STDERR_TAIL = 2000
+INVALID = "the profile or configuration is invalid"
 
 
 class CrawlFailed(Exception):
@@ -237,8 +240,9 @@ class CrawlHandler(Handler):
     def execute(self, job: CrawlJob) -> JobStatus | None:
         """Run one job with retries; returns its final status, or None when stopped (re-delivered)."""
         started = utcnow()
-        error = ""
-        for attempt in range(1, self.config.attempts + 1):
+        error, attempt = refusal(job, self.settings), 1
+        attempts = 0 if error else self.config.attempts  # a job that can never run is not attempted
+        for attempt in range(1, attempts + 1):
             if self.stopping.is_set():
                 return None
             self.status.report(self._status(job, "running", attempt=attempt, started_at=started))
@@ -343,13 +347,28 @@ class CrawlHandler(Handler):
         kind, value, counts = answer
         add_counts(counts)
         if kind == "invalid":
-            raise CrawlFailed(f"the profile or configuration is invalid: {value}", permanent=True)
+            raise CrawlFailed(f"{INVALID}: {value}", permanent=True)
         if kind == "error":
             raise CrawlFailed(f"{value}: {tail}")
         summary = CrawlSummary.model_validate_json(value)
         if not summary.ok:
             raise CrawlFailed(f"crawl of {job.profile_id} failed: {summary.message or summary.finish_reason}: {tail}")
         return summary
+
+
+def refusal(job: CrawlJob, settings: Settings) -> str:
+    """Why the job can never run (its profile is missing, outside the profiles directory, or
+    invalid), else "". Checked before any child is spawned: such a job fails at once, on a loaded
+    machine too, and the child checks again whatever changed since."""
+    from crawlers.routing import RoutingError
+    from crawlers.runner import load_profile_for_crawl
+    from vigil.core.profiles import ProfileError, job_profile
+
+    try:
+        load_profile_for_crawl(job_profile(job.profile_id, job.profile_path, settings.profiles_dir), settings)
+    except (ProfileError, RoutingError) as exc:
+        return f"{INVALID}: {exc}"
+    return ""
 
 
 def _crawl_child(job_json: str, settings: Settings, known: list[str], log_path: str, sender) -> None:

@@ -65,6 +65,15 @@ def publisher() -> tuple[KafkaPublisher, Producer, list[str]]:
     return published, producer, closed
 
 
+def three_handed_over() -> tuple[KafkaPublisher, list[str], list[Future]]:
+    """A publisher that has handed three pages to the producer; their futures, oldest first."""
+    published, producer, closed = publisher()
+    for n in range(3):
+        published.process_item(page(n))
+    published.hand_over()
+    return published, closed, [future for _, future in producer.sent]
+
+
 def test_pages_go_to_the_producer_in_runs_and_in_order():
     published, producer, _ = publisher()
     for n in range(HANDOVER_RECORDS - 1):
@@ -78,11 +87,7 @@ def test_pages_go_to_the_producer_in_runs_and_in_order():
 
 
 def test_deliveries_are_counted_once_oldest_first():
-    published, producer, closed = publisher()
-    for n in range(3):
-        published.process_item(page(n))
-    published.hand_over()
-    (_, first), (_, second), (_, third) = producer.sent
+    published, closed, (first, second, third) = three_handed_over()
     third.success(None)
     published.hand_over()
     assert published.delivered == 0, "the oldest is not done yet"
@@ -94,11 +99,7 @@ def test_deliveries_are_counted_once_oldest_first():
 
 
 def test_the_first_failure_closes_the_crawl_once_and_is_reported():
-    published, producer, closed = publisher()
-    for n in range(3):
-        published.process_item(page(n))
-    published.hand_over()
-    (_, first), (_, second), (_, third) = producer.sent
+    published, closed, (first, second, third) = three_handed_over()
     first.success(None)
     second.failure(MessageSizeTooLargeError("too large"))
     third.failure(MessageSizeTooLargeError("too large"))

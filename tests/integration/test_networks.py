@@ -258,6 +258,9 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         **data,
         "kafka": {**data["kafka"], "topics": {k: (v if k == "pages_raw" else v + ".r2") for k, v in data["kafka"]["topics"].items()}},
         "es": {**data["es"], "indices": {k: v.replace(f"test-{vigil_env.uid}-", f"test-{vigil_env.uid}-r2-") for k, v in data["es"]["indices"].items()}},
+        # a pipeline of its own: sharing the first one's group would tie every rebalance of one
+        # networks worker to the other's
+        "networks": {**data.get("networks", {}), "group_id": "vigil-networks-r2"},
     }  # fmt: skip
     replay_path = tmp_path / "replay.yaml"
     replay_path.write_text(yaml.safe_dump(replay))
@@ -291,7 +294,15 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
                 and caught_up(settings, settings.networks.group_id, settings.kafka.topics.network_links)
             )
 
-        assert wait_for(lambda: done(first) and done(second), timeout=240, interval=2), procs.logs()
+        def progress(settings) -> str:
+            found = ad_networks(es, settings.es.indices.ads)
+            linked = sum(1 for nid in found.values() if nid)
+            group, topic = settings.networks.group_id, settings.kafka.topics.network_links
+            return f"{topic}: {len(found)} ads, {linked} with a network id, {group} caught up: {caught_up(settings, group, topic)}"
+
+        assert wait_for(lambda: done(first) and done(second), timeout=240, interval=2), (
+            f"{progress(first)}\n{progress(second)}\n{procs.logs()}"
+        )
         one = ad_networks(es, first.es.indices.ads)
         two = ad_networks(es, second.es.indices.ads)
         assert one == two

@@ -3,8 +3,8 @@
 * ``stack`` (session): the Settings of a running stack; ``vigil.app.stack.ensure_up`` starts Kafka and
   Elasticsearch if they are not healthy yet and reuses running ones. It never stops the stack
   (deploy/local/run-tests.sh does, if it started it). VIGIL_HOME defaults to <repo>/.vigil.
-* ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...) and ES aliases
-  (``test-<uid>-vigil-ads``...) written to a YAML file; topics created and templates installed;
+* ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...), ES aliases
+  (``test-<uid>-vigil-ads``...) and consumer groups (``test-<uid>-networks``...) written to a YAML file; topics created and templates installed;
   ``.run(*args)`` runs the ``vigil`` CLI with that configuration. Its indices are deleted afterwards.
 * ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads or $VIGIL_DIG_DATA, skipped
   when absent).
@@ -103,7 +103,12 @@ def _unique_config(settings, uid: str) -> dict:
         for key, name in settings.kafka.topics.model_dump().items()
     }
     indices = {key: f"test-{uid}-{name}" for key, name in settings.es.indices.model_dump().items()}
+    # consumer groups of their own too: a worker left over from an earlier test (one killed on
+    # purpose, or still stopping) would otherwise share a group with this test's workers, and
+    # every rebalance of the one would wait on the other
+    groups = {section: {"group_id": f"test-{uid}-{section}"} for section in ("jobs", "alerts", "images", "networks")}
     return {
+        **groups,
         "home": str(settings.state_dir),
         "kafka": {
             "topics": topics,

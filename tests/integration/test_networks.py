@@ -260,7 +260,7 @@ def test_two_enrich_workers_and_a_replay_give_the_same_network_ids(vigil_env, pr
         "es": {**data["es"], "indices": {k: v.replace(f"test-{vigil_env.uid}-", f"test-{vigil_env.uid}-r2-") for k, v in data["es"]["indices"].items()}},
         # a pipeline of its own: sharing the first one's group would tie every rebalance of one
         # networks worker to the other's
-        "networks": {**data.get("networks", {}), "group_id": "vigil-networks-r2"},
+        "networks": {**data.get("networks", {}), "group_id": f"test-{vigil_env.uid}-networks-r2"},
     }  # fmt: skip
     replay_path = tmp_path / "replay.yaml"
     replay_path.write_text(yaml.safe_dump(replay))

@@ -135,7 +135,7 @@ def test_topics_dead_letters_logs_reports_and_inbox(vigil_env, tmp_path):
     )
     config = yaml.safe_load(vigil_env.config_path.read_text())
     config["files_retention"] = {"log_dirs": [str(logs)], "report_dirs": [str(reports)], "log_days": 30}
-    config["alerts"] = {"inbox": str(inbox)}
+    config["alerts"] = {**config.get("alerts", {}), "inbox": str(inbox)}
     config["kafka"]["retention_ms"] = 3 * 24 * 3600 * 1000
     config["kafka"]["topic_retention_ms"] = {"pages_dlq": 3600 * 1000}
     vigil_env.config_path.write_text(yaml.safe_dump(config))

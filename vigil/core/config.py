@@ -510,6 +510,29 @@ class Settings(BaseSettings):
         # Environment wins over the YAML file, which arrives as init kwargs.
         return env_settings, init_settings
 
+    def consumer_groups(self) -> dict[str, str]:
+        """The consumer group of each worker configured here (the enrich worker's is its --group)."""
+        return {
+            "jobs": self.jobs.group_id,
+            "alerts": self.alerts.group_id,
+            "images": self.images.group_id,
+            "networks": self.networks.group_id,
+        }
+
+    @model_validator(mode="after")
+    def _groups_of_their_own(self) -> Settings:
+        """Workers of different kinds read different topics; in one group, every rebalance of the
+        one would stop the other until both have joined again."""
+        seen: dict[str, str] = {}
+        for section, group in self.consumer_groups().items():
+            if group in seen:
+                raise ValueError(
+                    f"{seen[group]}.group_id and {section}.group_id are both {group!r}: "
+                    "each kind of worker needs a consumer group of its own"
+                )
+            seen[group] = section
+        return self
+
     @model_validator(mode="after")
     def _stack_credentials(self) -> Settings:
         """Without VIGIL_ES_* credentials, use those `vigil stack up` generated for the local stack."""

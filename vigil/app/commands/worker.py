@@ -55,6 +55,12 @@ def enrich(
     from vigil.core.metrics import serve
 
     cfg = settings()
+    for section, taken in cfg.consumer_groups().items():
+        if taken == group:
+            raise typer.BadParameter(
+                f"{group!r} is {section}.group_id already: the enrich worker needs a consumer group of its own",
+                param_hint="--group",
+            )
     configure_logging(cfg.log_level)
     serve(cfg.metrics_port if metrics_port is None else metrics_port)
     raise typer.Exit(run_enrich_worker(cfg, group=group, batch_size=batch_size))

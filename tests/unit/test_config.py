@@ -108,19 +108,18 @@ def test_stack_defaults_are_consistent(monkeypatch: pytest.MonkeyPatch):
     assert settings.kafka.port == 9092 and settings.es.port == 9200
 
 
-def test_two_kinds_of_worker_in_one_consumer_group_are_refused(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("yaml_text", "args", "message"),
+    [
+        ("jobs:\n  group_id: shared\nnetworks:\n  group_id: shared\n", ["stack", "status"],
+         "jobs.group_id and networks.group_id are both 'shared'"),
+        ("alerts:\n  group_id: vigil-enrich\n", ["worker", "enrich"], "'vigil-enrich' is alerts.group_id already"),
+    ],
+)  # fmt: skip
+def test_two_kinds_of_worker_in_one_consumer_group_are_refused(tmp_path: Path, yaml_text, args, message):
     config = tmp_path / "vigil.yaml"
-    config.write_text("jobs:\n  group_id: shared\nnetworks:\n  group_id: shared\n")
-    proc = _run(["stack", "status"], _clean_env(VIGIL_CONFIG=str(config)))
+    config.write_text(yaml_text)
+    proc = _run(args, _clean_env(VIGIL_CONFIG=str(config)))
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "jobs.group_id and networks.group_id are both 'shared'" in proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-
-
-def test_the_enrich_worker_refuses_a_group_another_worker_has(tmp_path: Path):
-    config = tmp_path / "vigil.yaml"
-    config.write_text("alerts:\n  group_id: vigil-enrich\n")
-    proc = _run(["worker", "enrich"], _clean_env(VIGIL_CONFIG=str(config)))
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "'vigil-enrich' is alerts.group_id already" in proc.stderr
+    assert message in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -4,7 +4,8 @@
   Elasticsearch if they are not healthy yet and reuses running ones. It never stops the stack
   (deploy/local/run-tests.sh does, if it started it). VIGIL_HOME defaults to <repo>/.vigil.
 * ``vigil_env`` (function): unique topic names (``test.<uid>.pages.raw``...), ES aliases
-  (``test-<uid>-vigil-ads``...) and consumer groups (``test-<uid>-networks``...) written to a YAML file; topics created and templates installed;
+  (``test-<uid>-vigil-ads``...) and consumer groups (``test-<uid>-networks``...) written to a YAML
+  file; topics created and templates installed;
   ``.run(*args)`` runs the ``vigil`` CLI with that configuration. Its indices are deleted afterwards.
 * ``repo_root`` (session), ``shared_data`` (session: ../shared/data/dig-ads or $VIGIL_DIG_DATA, skipped
   when absent).

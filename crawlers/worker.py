@@ -155,6 +155,7 @@ class CrawlHandler(Handler):
                 Pending(record.topic, record.partition, record.offset, job)
             )
             self.status.report(self._status(job, "queued"))
+            log.info("crawl job queued", job_id=job.job_id, profile=job.profile_id, offset=record.offset)
 
     def tick(self) -> None:
         self._reap()
@@ -246,6 +247,7 @@ class CrawlHandler(Handler):
             if self.stopping.is_set():
                 return None
             self.status.report(self._status(job, "running", attempt=attempt, started_at=started))
+            log.info("crawl job started", job_id=job.job_id, profile=job.profile_id, attempt=attempt)
             try:
                 known = self.known(job.profile_id)
                 summary = self.crawl(job, known)

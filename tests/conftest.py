@@ -107,7 +107,7 @@ def _unique_config(settings, uid: str) -> dict:
     # consumer groups of their own too: a worker left over from an earlier test (one killed on
     # purpose, or still stopping) would otherwise share a group with this test's workers, and
     # every rebalance of the one would wait on the other
-    groups = {section: {"group_id": f"test-{uid}-{section}"} for section in ("jobs", "alerts", "images", "networks")}
+    groups = {section: {"group_id": f"test-{uid}-{section}"} for section in settings.consumer_groups()}
     return {
         **groups,
         "home": str(settings.state_dir),

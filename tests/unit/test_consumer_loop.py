@@ -215,7 +215,7 @@ class Fetching(Consumer):
     def position(self, tp, timeout_ms=None):
         return 4
 
-    def close(self, autocommit=True):
+    def close(self, autocommit=True, timeout_ms=None):
         self.closed_with = autocommit
 
 
@@ -288,3 +288,49 @@ def test_lag_is_reported_once_per_configured_interval(monkeypatch):
         loop.report_lag()
         reported_at += [now] if len(reports) > before else []
     assert reported_at == [1000, 1010, 1020] and reports == [("g", "t")] * 3
+
+
+def test_a_consumer_starved_while_records_wait_joins_its_group_again(monkeypatch):
+    """Records waiting on a fetched partition and none arriving for stall_seconds: the consumer is
+    rebuilt; lag that clears, a paused partition or a handled batch restarts the clock."""
+    clock = [1000.0]
+    monkeypatch.setattr(consumer_module.time, "monotonic", lambda: clock[0])
+
+    class Forgetting(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.revoked_partitions = []
+
+        def revoked(self, partitions):
+            self.revoked_partitions.append(partitions)
+
+    handler = Forgetting()
+    loop = make_loop(handler)
+    loop.settings = Settings(kafka={"stall_seconds": 60})
+    stalled = loop.consumer = Fetching()
+    built = []
+    monkeypatch.setattr(loop, "new_consumer", lambda: built.append(Fetching()) or built[-1])
+    loop.positions, loop.committed = {TP: 4}, {TP: 4}
+
+    def check(at: float, lag: int | None) -> bool:
+        """Whether this lag report rebuilt the consumer."""
+        clock[0] = at
+        before = len(built)
+        loop.watch({TP: lag})
+        return len(built) > before
+
+    assert not check(1000, 3) and not check(1050, None) and not check(1059, 3)
+    assert not check(1070, 0), "caught up meanwhile: not a stall"
+    assert not check(1080, 3) and not check(1139, 3)
+    stalled.pause(TP)
+    assert not check(1200, 3), "partitions the handler paused are not fetched on purpose"
+    stalled.resume(TP)
+    assert not check(1210, 3)
+    loop._starving_since = None  # as a handled batch does
+    assert not check(1220, 3) and not check(1279, 3)
+    assert check(1280, 3)
+    assert stalled.closed_with is False and handler.revoked_partitions == [{TP}]
+    assert loop.consumer is built[0] and built[0].subscribed == ["t"]
+    assert loop.positions == {} and loop.committed == {}
+    assert not check(1290, 3) and not check(1349, 3), "the fresh consumer gets its own stall_seconds"
+    assert check(1350, 3) and len(built) == 2

@@ -79,6 +79,12 @@ class KafkaSettings(Section):
         10000, ge=6000, le=300000, description="a consumer silent this long leaves its group (failover time)"
     )
     lag_interval_seconds: float = Field(10.0, gt=0, description="how often every consumer reports its lag")
+    stall_seconds: float = Field(
+        60.0,
+        ge=5,
+        description="a consumer that has records waiting on its partitions and receives none for this long "
+        "(checked when it reports its lag) leaves its group and joins again",
+    )
     dead_letter_excerpt_bytes: int = Field(
         64 * 1024, ge=0, le=1024 * 1024, description="at most this much of a dead-lettered original is copied"
     )

@@ -14,6 +14,9 @@ any more. Failures are classified:
 SIGTERM/SIGINT drain: the current batch ends (or is left uncommitted while a service is down), the
 handler closes, and ``run`` returns 0. Joining the group waits for the topic's partitions first:
 kafka-python's assignor hands out nothing to a member that joins before it has the topic's metadata.
+
+A stall is not waited out: a consumer whose partitions have records waiting, and that receives none
+for ``kafka.stall_seconds``, closes and joins its group again (see ``watch``).
 """
 
 from __future__ import annotations
@@ -137,6 +140,7 @@ class ConsumerLoop:
         self.positions: dict[Any, int] = {}
         self.committed: dict[Any, int] = {}
         self._lag_at = 0.0
+        self._starving_since: float | None = None
 
     def stop(self, *_: Any) -> None:
         if not self.stopping.is_set():
@@ -152,9 +156,7 @@ class ConsumerLoop:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
         cfg = self.settings.kafka
-        self.consumer = kafka.consumer(
-            cfg, self.group, max_poll_records=self.batch_size, max_poll_interval_ms=self.max_poll_interval_ms
-        )
+        self.consumer = self.new_consumer()
         self.producer = kafka.producer(cfg)
         self.dead_letters = DeadLetterSink(
             self.producer, cfg.topics.pages_dlq, self.handler.name, self.group, cfg.dead_letter_excerpt_bytes
@@ -167,6 +169,7 @@ class ConsumerLoop:
             while not self.stopping.is_set():
                 if self.handler.backlogged():
                     self.consumer.pause(*self.consumer.assignment())
+                    self._starving_since = None
                 else:
                     self.consumer.resume(*self.consumer.paused())
                 polled = self.consumer.poll(timeout_ms=self.poll_ms, max_records=self.batch_size)
@@ -174,6 +177,8 @@ class ConsumerLoop:
                 if records and not self.deliver(records):
                     log.warning("stopped with an unfinished batch; it will be re-delivered", records=len(records))
                     break
+                if records:
+                    self._starving_since = None
                 self.handler.tick()
                 self.commit()
                 self.report_lag()
@@ -184,6 +189,16 @@ class ConsumerLoop:
             self.consumer.close(autocommit=False)
             self.producer.close(timeout=10)
             log.info("consumer stopped", consumer=self.handler.name)
+
+    def new_consumer(self):
+        from vigil.core import kafka
+
+        return kafka.consumer(
+            self.settings.kafka,
+            self.group,
+            max_poll_records=self.batch_size,
+            max_poll_interval_ms=self.max_poll_interval_ms,
+        )
 
     def deliver(self, records: list[Any]) -> bool:
         """Handle one polled batch to the end (handled or dead-lettered); False if stopped first."""
@@ -299,7 +314,41 @@ class ConsumerLoop:
         if time.monotonic() - self._lag_at < self.settings.kafka.lag_interval_seconds:
             return
         self._lag_at = time.monotonic()
-        report_lag(self.consumer, self.group, self.topic)
+        lags = report_lag(self.consumer, self.group, self.topic)
+        if lags is None:  # the broker cannot be asked: an outage, not a stalled consumer
+            self._starving_since = None
+        else:
+            self.watch(lags)
+
+    def watch(self, lags: dict[Any, int | None]) -> None:
+        """Join the group again when records wait on partitions we fetch and none has arrived for
+        ``stall_seconds``. kafka-python 3.0 was seen (twice, in CI) to hold its partitions and
+        receive nothing for minutes while the broker had already dropped the member, without a
+        warning; a fresh consumer ends that. Queued work is dropped (it is re-delivered)."""
+        paused = self.consumer.paused()
+        waiting = sorted(tp.partition for tp, lag in lags.items() if tp not in paused and (lag is None or lag > 0))
+        now = time.monotonic()
+        if not waiting or self._starving_since is None:
+            self._starving_since = now if waiting else None
+            return
+        starving = now - self._starving_since
+        if starving < self.settings.kafka.stall_seconds:
+            return
+        CONSUMER_FAILURES.labels(consumer=self.handler.name, kind="stall").inc()
+        log.error(
+            "consumer stalled: records wait on its partitions and none arrived; joining the group again",
+            consumer=self.handler.name,
+            group=self.group,
+            partitions=waiting,
+            seconds=round(starving),
+        )
+        self.handler.revoked(set(self.consumer.assignment()))
+        self.positions.clear()
+        self.committed.clear()
+        self.consumer.close(autocommit=False, timeout_ms=5000)
+        self.consumer = self.new_consumer()
+        self._starving_since = None
+        subscribe_when_ready(self.consumer, self.topic, self.stopping, self._listener())
 
     def _listener(self):
         """Partitions revoked and assigned back in the same rebalance stay ours: their handled
@@ -321,6 +370,7 @@ class ConsumerLoop:
                     loop.committed.pop(tp, None)
                 if lost:
                     loop.handler.revoked(lost)
+                loop._starving_since = None
                 log.info(
                     "partitions assigned",
                     consumer=loop.handler.name,

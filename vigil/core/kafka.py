@@ -114,10 +114,11 @@ def _align_configs(client, name: str, wanted: dict[str, str]) -> str:
     return "exists; set " + ", ".join(f"{k}={v} (was {current.get(k)})" for k, v in sorted(changes.items()))
 
 
-def report_lag(client, group: str, topic: str) -> int | None:
+def report_lag(client, group: str, topic: str) -> dict[Any, int | None] | None:
     """Set the consumer-lag gauge: records between each assigned partition's position and its end.
 
-    Returns the lag, or None when Kafka could not be asked (the gauge then keeps its last value).
+    Returns each assigned partition's lag (None while its position is not known yet), or None when
+    Kafka could not be asked (the gauge then keeps its last value).
     """
     from kafka.errors import KafkaError
 
@@ -126,8 +127,9 @@ def report_lag(client, group: str, topic: str) -> int | None:
     assigned = list(client.assignment())
     try:
         ends = client.end_offsets(assigned, timeout_ms=5000) if assigned else {}
-        lag = sum(max(0, ends[tp] - client.position(tp, timeout_ms=5000)) for tp in assigned)
+        positions = {tp: client.position(tp, timeout_ms=5000) for tp in assigned}
     except KafkaError:
         return None
-    CONSUMER_LAG.labels(group=group, topic=topic).set(lag)
-    return lag
+    lags = {tp: None if positions[tp] is None else max(0, ends[tp] - positions[tp]) for tp in assigned}
+    CONSUMER_LAG.labels(group=group, topic=topic).set(sum(lag for lag in lags.values() if lag is not None))
+    return lags

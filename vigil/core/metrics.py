@@ -15,7 +15,7 @@ CRAWL_ERRORS = Counter("vigil_crawl_errors_total", "Crawl errors by cause", ["pr
 ENRICH_RECORDS = Counter("vigil_enrich_records_total", "Raw pages processed by enrichment", ["outcome"])
 ENRICH_ERRORS = Counter("vigil_enrich_errors_total", "Enrichment errors by cause", ["cause"])
 CONSUMER_FAILURES = Counter(
-    "vigil_consumer_failures_total", "Consumer loop failures by kind (retriable, permanent, commit)", ["consumer", "kind"]
+    "vigil_consumer_failures_total", "Consumer loop failures by kind (retriable, permanent, commit, stall)", ["consumer", "kind"]
 )
 DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to the dead-letter topic", ["stage"])
 BULK_LATENCY = Histogram("vigil_bulk_latency_seconds", "Elasticsearch bulk request latency")

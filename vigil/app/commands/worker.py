@@ -36,6 +36,8 @@ def configure_logging(level: str) -> None:
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # outages are logged by the worker
+    # joins, leaves and assignments: a handful of lines per rebalance, and what tells a stall apart
+    logging.getLogger("kafka.coordinator").setLevel(logging.INFO)
 
 
 @app.command()

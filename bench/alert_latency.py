@@ -38,7 +38,7 @@ DEADLINE = 600.0
 
 
 class Hook:
-    """Receives Apprise json:// posts; remembers when each ad URL first arrived."""
+    """Receives Apprise json:// posts; remembers when each ad (its ``Ad:`` key) first arrived."""
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
@@ -156,7 +156,7 @@ def main() -> int:
                 body="Just arrived in town for a few days only. Friendly and discreet, incall and outcall, "
                 "call me or send a message any time.",
             )
-            posted[ad["url"]] = time.time()
+            posted[f"board:{ad['id']}"] = time.time()
             time.sleep(random.uniform(0.5, 1.5) * args.interval * 0.6)
         while len(hook.arrived.keys() & posted.keys()) < len(posted):
             if (
@@ -166,13 +166,13 @@ def main() -> int:
                 break
             time.sleep(0.2)
 
-        received = {url: hook.arrived[url] for url in posted if url in hook.arrived}
-        from_post = [received[url] - posted[url] for url in received]
+        received = {key: hook.arrived[key] for key in posted if key in hook.arrived}
+        from_post = [received[key] - posted[key] for key in received]
         es.indices.refresh(index=settings.es.indices.alerts)
         alerts = es.search(index=settings.es.indices.alerts, size=1000, query={"match_all": {}})["hits"][
             "hits"
         ]
-        job_ids = {a["_source"]["url"]: a["_source"]["job_id"] for a in alerts}
+        job_ids = {a["_source"]["ad_key"]: a["_source"]["job_id"] for a in alerts}
         jobs = {
             doc["_id"]: doc["_source"]
             for doc in es.mget(index=settings.es.indices.jobs, ids=sorted(set(job_ids.values())))["docs"]
@@ -181,9 +181,9 @@ def main() -> int:
 
         def since(field: str) -> list[float]:
             return [
-                received[url] - datetime.fromisoformat(jobs[job_ids[url]][field]).timestamp()
-                for url in received
-                if job_ids.get(url) in jobs and jobs[job_ids[url]].get(field)
+                received[key] - datetime.fromisoformat(jobs[job_ids[key]][field]).timestamp()
+                for key in received
+                if job_ids.get(key) in jobs and jobs[job_ids[key]].get(field)
             ]
 
         print(f"alert latency over {len(received)}/{len(posted)} new ads, watch every {args.interval:g}s:")

@@ -37,6 +37,11 @@ from vigil.core.config import load_settings  # noqa: E402
 DEADLINE = 600.0
 
 
+def ad_keys(message: str) -> list[str]:
+    """The ad keys an alert's body names (its ``Ad:`` lines, at every content level)."""
+    return [line[4:].strip() for line in message.splitlines() if line.startswith("Ad: ")]
+
+
 class Hook:
     """Receives Apprise json:// posts; remembers when each ad (its ``Ad:`` key) first arrived."""
 
@@ -47,9 +52,8 @@ class Hook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))["message"]
-                for line in body.splitlines():
-                    if line.startswith("Ad: "):
-                        hook.arrived.setdefault(line[4:].strip(), time.time())
+                for key in ad_keys(body):
+                    hook.arrived.setdefault(key, time.time())
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

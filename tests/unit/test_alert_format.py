@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +61,17 @@ def test_neutralise_leaves_no_markup_mention_link_or_control(hostile, absent):
     clean = neutralise(hostile)
     for bad in absent:
         assert bad not in clean, (bad, clean)
+
+
+@pytest.mark.parametrize("content", ["minimal", "summary", "full"])
+def test_the_alert_latency_bench_finds_the_ad_in_an_alert_of_every_content_level(content):
+    """bench/alert_latency.py times alerts by the ad they name; it once looked for the ad's URL,
+    which the body no longer carries, and `make bench` stopped there."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "alert_latency.py"
+    spec = importlib.util.spec_from_file_location("alert_latency", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.ad_keys(render(**fields(content=content))[1]) == ["board:7"]
 
 
 def test_neutralise_keeps_vigils_own_wording_and_is_bounded():

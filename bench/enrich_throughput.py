@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -104,7 +105,8 @@ def report_analyze(name: str, pages: list[RawPage], target: float) -> list[AdDoc
     rates = sorted(r["ads_per_cpu_s"] for _, r in runs)
     best = rates[-1]
     print(
-        f"{name}: best of {ANALYZE_RUNS} runs of {runs[0][1]['pages']} ads; median {statistics.median(rates):.0f}"
+        f"{name}: best of {ANALYZE_RUNS} runs of {runs[0][1]['pages']} ads; median {statistics.median(rates):.0f}; "
+        f"load average {os.getloadavg()[0]:.2f} (CPU-seconds count the cycles lost to other work on the host)"
     )
     report(name, best, target, "ads/CPU-s")
     return runs[0][0]

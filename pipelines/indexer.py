@@ -141,17 +141,24 @@ def latest(a: Any, b: Any) -> Any:
     return a if b is None or (a is not None and _not_after(b, a)) else b
 
 
+def new_ad(doc: AdDocument) -> AdDocument:
+    """An ad seen for the first time: the observation plus its counters."""
+    return doc.model_copy(
+        update={"first_seen": doc.fetched_at, "last_seen": doc.fetched_at, "seen_count": 1,
+                "record_ids": [doc.record_id]}
+    )  # fmt: skip
+
+
 def merge_ad(existing: dict[str, Any] | None, doc: AdDocument) -> tuple[dict[str, Any] | None, Status]:
     """The ad source to write after observing ``doc`` (None: nothing to write) and what happened.
 
     first_seen is kept, last_seen and seen_count move on; content comes from the newest fetch, so
     a late re-delivery of an older page does not overwrite newer content ("stale").
     """
+    if existing is None:
+        return new_ad(doc).model_dump(mode="json"), "new"
     incoming = doc.model_dump(mode="json")
     seen_at = incoming["fetched_at"]
-    if existing is None:
-        incoming.update(first_seen=seen_at, last_seen=seen_at, seen_count=1, record_ids=[doc.record_id])
-        return incoming, "new"
     record_ids = list(existing.get("record_ids") or [])
     older = existing.get("fetched_at") and seen_at and _when(seen_at) < _when(existing["fetched_at"])
     if doc.record_id in record_ids:
@@ -365,10 +372,7 @@ def _as_document(doc: AdDocument, source: dict[str, Any] | None, status: Status)
     """The ad as written, for the statuses that raise events (a new ad is the observation plus its
     counters: no need to validate its source again)."""
     if status == "new":
-        return doc.model_copy(
-            update={"first_seen": doc.fetched_at, "last_seen": doc.fetched_at, "seen_count": 1,
-                    "record_ids": [doc.record_id]}
-        )  # fmt: skip
+        return new_ad(doc)
     return AdDocument.model_validate(source) if status == "changed" else None
 
 
@@ -379,9 +383,15 @@ class _Write:
     kind: Literal["ad", "entity"]
     key: str
     index: str
-    source: dict[str, Any]
+    source: dict[str, Any] | bytes  # bytes: a new ad, serialised once from its document
     stored: Stored | None
     observations: list[Observation]
+
+    def merged(self) -> dict[str, Any]:
+        return from_json(self.source) if isinstance(self.source, bytes) else self.source
+
+    def body(self) -> bytes:
+        return self.source if isinstance(self.source, bytes) else to_json(self.source)
 
 
 @dataclass
@@ -538,7 +548,13 @@ class Indexer:
         key = doc_id(obs.doc.ad_key)
         write = ads.get(key)
         stored = stored_ads.get(key)
-        current = write.source if write else (stored.source if stored else None)
+        current = write.merged() if write else (stored.source if stored else None)
+        if current is None:
+            # Most ads a worker meets are new: serialised straight from the document to the
+            # bulk's JSON, without the dictionary merge_ad would build first.
+            document = new_ad(obs.doc)
+            ads[key] = _Write("ad", key, self.indices.ads, to_json(document), None, [obs])
+            return Outcome(obs, "new", document, None)
         source, status = merge_ad(current, obs.doc)
         created_by_this_record = bool(current) and current.get("record_ids") == [obs.doc.record_id]
         if status == "duplicate" and recreated and created_by_this_record:
@@ -565,7 +581,7 @@ class Indexer:
             else:
                 meta.update(if_seq_no=write.stored.seq_no, if_primary_term=write.stored.primary_term)
                 actions.append({"index": meta})
-            sources.append(to_json(write.source))
+            sources.append(write.body())
         for n in range(0, len(page_ops), 2):
             actions.append(page_ops[n])
             sources.append(to_json(page_ops[n + 1]))

@@ -100,3 +100,28 @@ def test_an_entity_merges_a_batch_of_ads_at_once_as_it_would_one_by_one():
         and one_by_one["last_seen"] == (T0 + timedelta(hours=2)).isoformat()
     )
     assert merge_entity(one_by_one, ref, *docs) is None, "merging the same ads again changes nothing"
+
+
+def test_a_new_ad_is_written_as_the_same_json_as_merging_it_into_nothing():
+    """The indexer serialises a new ad straight from its document (new_ad), every other merge from
+    a dictionary: both must give the same JSON, or an ad would be stored differently by path."""
+    import hashlib
+
+    from pydantic_core import to_json
+
+    from pipelines.analysis import analyze
+    from pipelines.indexer import new_ad
+    from vigil.core.records import RawPage
+
+    html = (
+        "<html><head><title>Anna 23, new in town</title></head><body><h1>Anna 23</h1><p>Sweet girl "
+        "new in town, call 702-386-4417 or anna.m@example.org, $150 hh, incall only</p></body></html>"
+    )
+    page = RawPage(
+        profile_id="site", job_id="j", url="http://x/1", canonical_url="http://x/1", final_url="http://x/1",
+        status=200, page_type="ad", ad_id="1", country="US", body=html, body_bytes=len(html),
+        body_sha256=hashlib.sha256(html.encode()).hexdigest(), fetched_at=T0,
+    )  # fmt: skip
+    doc = analyze(page)
+    assert doc.entities and doc.indicators
+    assert to_json(new_ad(doc)) == to_json(merge_ad(None, doc)[0])
